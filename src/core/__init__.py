@@ -1,0 +1,1 @@
+"""Manual import path ``core.streaming``, re-exporting :mod:`stc.streaming`."""

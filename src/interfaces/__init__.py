@@ -1,0 +1,1 @@
+"""Import paths of the STC user manual (``interfaces.api.*``), re-exporting :mod:`stc`."""

@@ -1,0 +1,1 @@
+"""Manual-compatible API paths; everything here is re-exported from :mod:`stc`."""

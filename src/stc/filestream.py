@@ -1,0 +1,290 @@
+"""Constant-memory file encryption: the STREAM construction over fixed buffers.
+
+File = header (:class:`~stc.metadata.Metadata`, magic ``STCF``) || chunks.
+Chunk ``i`` is ``AEAD(key, nonce(i, last), plaintext_i)``: ``chunk_size`` bytes
+of plaintext (only the final chunk may be shorter, and it is empty only when
+the whole file is), each followed by its 16-byte tag.  The key is bound to the
+whole header and to the context data, so chunks cannot move between files;
+the index and last flag in the nonce catch reordering, truncation and appends.
+
+Memory: two input buffers of ``chunk_size + 16`` bytes and one output buffer,
+whatever the file size.  Outputs to a path go to a temporary file beside it,
+renamed only when the last chunk has authenticated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Union
+
+from cryptography.exceptions import InvalidTag
+
+from . import _encoding
+from ._encoding import ContextData, Password
+from ._payload import chunk_nonce, payload_key
+from .errors import FormatError, IntegrityError, ParameterError, TruncatedError
+from .metadata import FIXED_SIZE, MAX_CHUNK, MIN_CHUNK, SLOT_SIZE, Metadata
+from .suite import AEAD, TAG_SIZE
+
+if TYPE_CHECKING:
+    from .context import STCContext
+
+PathOrFile = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes]]
+Progress = Callable[[int, "int | None"], Any]
+
+DEFAULT_CHUNK = 1 << 20
+
+
+def check_chunk_size(chunk_size: int) -> int:
+    """Validate a chunk size (1 KiB to 64 MiB, any integer in between)."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
+        raise ParameterError(f"chunk_size must be an integer in [{MIN_CHUNK}, {MAX_CHUNK}] bytes; got {chunk_size!r}")
+    return chunk_size
+
+
+def _readfull(f: Any, view: memoryview) -> int:
+    """Fill ``view`` unless EOF comes first; return the byte count (pipes give short reads)."""
+    got = 0
+    size = len(view)
+    while got < size:
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _size_of(f: Any) -> "int | None":
+    """Remaining size of a regular file from its current position, else None (pipes)."""
+    try:
+        st = os.fstat(f.fileno())
+        return int(st.st_size - f.tell()) if stat.S_ISREG(st.st_mode) else None
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _writeall(f: Any, view: "memoryview | bytes") -> None:
+    """Write every byte (a raw file may accept fewer than asked)."""
+    view = memoryview(view)
+    while view:
+        n = f.write(view)
+        if n is None:
+            raise OSError("output would block; use a blocking file")
+        view = view[n:]
+
+
+@contextlib.contextmanager
+def _open_input(src: PathOrFile) -> Iterator[Any]:
+    if isinstance(src, (str, os.PathLike)):
+        with open(src, "rb", buffering=0) as f:
+            yield f
+    else:
+        yield src
+
+
+@contextlib.contextmanager
+def _atomic_output(dst: PathOrFile, src: PathOrFile) -> Iterator[Any]:
+    """A writable binary file; for a path, a temp file renamed onto it only on success."""
+    if not isinstance(dst, (str, os.PathLike)):
+        yield dst
+        return
+    path = os.fspath(dst)
+    if isinstance(src, (str, os.PathLike)) and os.path.exists(path) and os.path.samefile(src, path):
+        raise ParameterError("input and output are the same file")
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".stc-partial")
+    try:
+        with open(fd, "wb", buffering=0) as out:
+            yield out
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def encrypt_file(
+    ctx: "STCContext",
+    src: PathOrFile,
+    dst: PathOrFile,
+    passwords: "list[Password]",
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress_callback: "Progress | None" = None,
+    context_data: ContextData = None,
+    use_decoys: bool = True,
+) -> Metadata:
+    """Encrypt ``src`` to ``dst`` in constant memory and return the header written."""
+    check_chunk_size(chunk_size)
+    meta, dek = ctx._new_header(
+        passwords, context_data=context_data, use_decoys=use_decoys, chunk_size=chunk_size, is_file=True
+    )
+    aead = meta.suite.aead(payload_key(dek, meta, _encoding.encode_context(context_data)))
+    bufs = (bytearray(chunk_size), bytearray(chunk_size))
+    out_buf = bytearray(chunk_size + TAG_SIZE)
+    out_view = memoryview(out_buf)
+    done = 0
+    with _open_input(src) as fin, _atomic_output(dst, src) as fout:
+        total = _size_of(fin)
+        _writeall(fout, meta.to_bytes())
+        cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
+        n = _readfull(fin, cur)
+        index = 0
+        while True:
+            # Read one chunk ahead: a chunk is the last one iff nothing follows it.
+            n_next = _readfull(fin, nxt) if n == chunk_size else 0
+            last = n_next == 0
+            aead.encrypt_into(chunk_nonce(index, last), cur[:n], None, out_view[: n + TAG_SIZE])
+            _writeall(fout, out_view[: n + TAG_SIZE])
+            done += n
+            if progress_callback is not None and n:
+                progress_callback(done, total)
+            if last:
+                break
+            cur, nxt, n = nxt, cur, n_next
+            index += 1
+    ctx.cel.record(done)
+    return meta
+
+
+def read_header(fin: Any) -> Metadata:
+    """Read and parse the header at the current position of a binary stream."""
+    fixed = bytearray(FIXED_SIZE)
+    if _readfull(fin, memoryview(fixed)) < FIXED_SIZE:
+        raise FormatError("file too short to hold an STC header")
+    count = fixed[FIXED_SIZE - 1]
+    rest = bytearray(min(count, 255) * SLOT_SIZE)
+    got = _readfull(fin, memoryview(rest))
+    meta = Metadata.from_bytes(bytes(fixed) + bytes(rest[:got]))
+    if not meta.is_file:
+        raise FormatError("this is a message header, not an encrypted file; use decrypt()")
+    return meta
+
+
+def _header_and_key(
+    ctx: "STCContext",
+    fin: Any,
+    metadata: "Metadata | None",
+    password: Password,
+    context_data: ContextData,
+) -> tuple[Metadata, int, AEAD]:
+    meta = read_header(fin)
+    if metadata is not None and (not isinstance(metadata, Metadata) or metadata.to_bytes() != meta.to_bytes()):
+        raise FormatError("the metadata given does not match this file's header")
+    slot, dek = ctx._open_header(meta, password, context_data)
+    return meta, slot, meta.suite.aead(payload_key(dek, meta, _encoding.encode_context(context_data)))
+
+
+def _fail(aead: AEAD, index: int, data: memoryview, assumed_last: bool) -> IntegrityError:
+    """Name a chunk failure precisely: truncation, appended data, or tampering."""
+    try:
+        aead.decrypt(chunk_nonce(index, not assumed_last), bytes(data), None)
+    except InvalidTag:
+        if index == 0:
+            return IntegrityError("chunk 0 did not authenticate: wrong context data, or the file was modified")
+        return IntegrityError(
+            f"chunk {index} did not authenticate: the file was modified, truncated, reordered or spliced"
+        )
+    if assumed_last:
+        return TruncatedError(f"the file is truncated: it ends after chunk {index}, which is not the final chunk")
+    return IntegrityError(f"data was appended after the final chunk (chunk {index})")
+
+
+
+def decrypt_file(
+    ctx: "STCContext",
+    src: PathOrFile,
+    dst: PathOrFile,
+    password: Password,
+    *,
+    metadata: "Metadata | None" = None,
+    progress_callback: "Progress | None" = None,
+    context_data: ContextData = None,
+) -> tuple[Metadata, int, int, int]:
+    """Decrypt ``src`` to ``dst``; return (header, real slot index, chunks, plaintext bytes)."""
+    with _open_input(src) as fin:
+        meta, slot, aead = _header_and_key(ctx, fin, metadata, password, context_data)
+        enc = meta.chunk_size + TAG_SIZE
+        remaining = _size_of(fin)
+        total = None
+        if remaining is not None:
+            chunks = max(1, -(-remaining // enc))
+            total = max(0, remaining - chunks * TAG_SIZE)
+        bufs = (bytearray(enc), bytearray(enc))
+        out_view = memoryview(bytearray(meta.chunk_size))
+        cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
+        done = index = 0
+        with _atomic_output(dst, src) as fout:
+            n = _readfull(fin, cur)
+            while True:
+                if n < TAG_SIZE:
+                    if index == 0 and n == 0:
+                        raise TruncatedError("the file holds a header but no chunk")
+                    raise TruncatedError(f"the file is truncated inside chunk {index}")
+                n_next = _readfull(fin, nxt) if n == enc else 0
+                last = n_next == 0
+                try:
+                    aead.decrypt_into(chunk_nonce(index, last), cur[:n], None, out_view[: n - TAG_SIZE])
+                except InvalidTag:
+                    raise _fail(aead, index, cur[:n], last) from None
+                if last and index > 0 and n == TAG_SIZE:
+                    raise IntegrityError("an empty final chunk follows a full one (not produced by STC)")
+                _writeall(fout, out_view[: n - TAG_SIZE])
+                done += n - TAG_SIZE
+                if progress_callback is not None and n > TAG_SIZE:
+                    progress_callback(done, total)
+                if last:
+                    break
+                cur, nxt, n = nxt, cur, n_next
+                index += 1
+    return meta, slot, index + 1, done
+
+
+def decrypt_range(
+    ctx: "STCContext",
+    src: "str | os.PathLike[str]",
+    offset: int,
+    length: int,
+    password: Password,
+    *,
+    context_data: ContextData = None,
+    metadata: "Metadata | None" = None,
+) -> bytes:
+    """Plaintext bytes ``[offset, offset + length)``; authenticates only the chunks
+    that cover the range plus the final chunk (so a truncated file is still refused)."""
+    if isinstance(offset, bool) or isinstance(length, bool) or offset < 0 or length < 0:
+        raise ParameterError("offset and length must be non-negative integers")
+    with open(src, "rb") as fin:
+        meta, _, aead = _header_and_key(ctx, fin, metadata, password, context_data)
+        start = fin.tell()
+        body = os.fstat(fin.fileno()).st_size - start
+        enc = meta.chunk_size + TAG_SIZE
+        count = -(-body // enc)
+        last_len = body - (count - 1) * enc
+        if count == 0 or last_len < TAG_SIZE or (count > 1 and last_len == TAG_SIZE):
+            raise TruncatedError("the file is truncated or has a malformed final chunk")
+        plain_size = body - count * TAG_SIZE
+        end = min(offset + length, plain_size)
+        if offset >= end:
+            wanted: list[int] = []
+        else:
+            wanted = list(range(offset // meta.chunk_size, (end - 1) // meta.chunk_size + 1))
+        out = bytearray()
+        # The final chunk is always checked too, so a truncated file is refused.
+        for index in wanted if count - 1 in wanted else [*wanted, count - 1]:
+            fin.seek(start + index * enc)
+            data = fin.read(enc)
+            last = index == count - 1
+            try:
+                plain = aead.decrypt(chunk_nonce(index, last), data, None)
+            except InvalidTag:
+                raise _fail(aead, index, memoryview(data), last) from None
+            if index in wanted:
+                out += plain
+        first = wanted[0] * meta.chunk_size if wanted else 0
+        return bytes(out[offset - first : end - first]) if wanted else b""

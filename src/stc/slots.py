@@ -1,0 +1,51 @@
+"""Key slots: the data key wrapped under each password's key, hidden among decoys.
+
+A slot is ``AEAD(kek, nonce=0, dek)`` (48 bytes).  ``kek`` is derived from the
+Argon2id output, the epoch key and the header prefix (which holds a fresh
+16-byte nonce), so each kek seals exactly one slot.  Decoy slots are uniform
+random bytes of the same length; without the password nobody can tell them
+from the real one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from cryptography.exceptions import InvalidTag
+
+from .kdf import hkdf
+from .suite import NONCE_SIZE, Suite
+
+_ZERO_NONCE = bytes(NONCE_SIZE)
+
+
+def slot_kek(password_key: bytes, epoch_key: bytes, header_prefix: bytes) -> bytes:
+    """Key-encryption key of one password for one header."""
+    return hkdf(password_key + epoch_key, b"slot kek" + header_prefix)
+
+
+def wrap_key(suite: Suite, kek: bytes, dek: bytes) -> bytes:
+    """One real slot: the data key sealed under a single-use kek (so a fixed nonce is safe)."""
+    return suite.aead(kek).encrypt(_ZERO_NONCE, dek, None)
+
+
+def seal_slots(
+    sealed: Sequence[bytes], total: int, rand: Callable[[int], bytes], randbelow: Callable[[int], int]
+) -> tuple[bytes, ...]:
+    """Pad the sealed slots with random decoys to ``total`` and shuffle them uniformly."""
+    slots = list(sealed) + [rand(len(sealed[0])) for _ in range(total - len(sealed))]
+    for i in range(len(slots) - 1, 0, -1):  # Fisher-Yates; positions reveal nothing
+        j = randbelow(i + 1)
+        slots[i], slots[j] = slots[j], slots[i]
+    return tuple(slots)
+
+
+def open_slots(suite: Suite, kek: bytes, slots: Sequence[bytes]) -> "tuple[int, bytes] | None":
+    """Try every slot with one kek; return (index, dek) of the first that opens."""
+    aead = suite.aead(kek)
+    for index, slot in enumerate(slots):
+        try:
+            return index, aead.decrypt(_ZERO_NONCE, slot, None)
+        except InvalidTag:
+            continue
+    return None
