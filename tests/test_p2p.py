@@ -68,7 +68,8 @@ def test_handshake_pattern_and_stream_metadata() -> None:
     chacha = StreamingContext("shared_seed_abc123", suite="chacha20-poly1305")
     with pytest.raises(stc.FormatError, match="peer uses"):
         chacha.check_stream_metadata(meta)
-    for bad in (b"", meta[:8], b"\x02" + meta[1:], meta[:2] + b"\x04" + meta[3:], meta[:3] + b"\x00\x00\x01" + meta[6:]):
+    for bad in (b"", meta[:8], b"\x02" + meta[1:], meta[:2] + b"\x04" + meta[3:],
+                meta[:3] + b"\x00\x00\x01" + meta[6:]):
         with pytest.raises(stc.FormatError):
             p2p.StreamParameters.from_bytes(bad)
 

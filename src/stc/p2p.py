@@ -129,7 +129,7 @@ class StreamParameters:
         if flags & ~1:
             raise FormatError(f"unknown stream flags 0x{flags:02x}")
         size = int.from_bytes(chunk, "big")
-        if not MIN_SUBCHUNK <= size <= MAX_SUBCHUNK or not MIN_WINDOW <= window or not 1 <= depth <= MAX_DEPTH:
+        if not MIN_SUBCHUNK <= size <= MAX_SUBCHUNK or window < MIN_WINDOW or not 1 <= depth <= MAX_DEPTH:
             raise FormatError("stream metadata holds an out-of-range parameter")
         return cls(Suite.from_wire(suite), bool(flags), size, window, depth)
 

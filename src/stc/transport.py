@@ -82,4 +82,4 @@ async def open_sender(ctx: StreamingContext, address: tuple[str, int]) -> FrameS
     """A sender whose datagrams go to ``address``."""
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=address)
-    return FrameSender(ctx, cast(asyncio.DatagramTransport, transport))
+    return FrameSender(ctx, transport)
