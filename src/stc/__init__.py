@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import errors
-from ._encoding import ContextData, Password, Seed
+from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
 from .context import STCContext
 from .errors import (
     ContextMismatchError,
@@ -23,14 +23,13 @@ from .errors import (
     TruncatedError,
     WrongPasswordError,
 )
+from .handshake import KeyExchange
 from .metadata import Metadata
+from .p2p import ChunkHeader, StreamingContext
 from .suite import Suite
 
 __version__ = "0.1.0"
 
-#: Seed of the module-level helpers and the CLI when none is given.  It is public:
-#: with it, the password alone protects the data.
-DEFAULT_SEED = "stc-default-seed-v1"
 
 
 def encrypt(
@@ -77,6 +76,9 @@ def decrypt_blob(
 
 __all__ = [
     "DEFAULT_SEED",
+    "ChunkHeader",
+    "KeyExchange",
+    "StreamingContext",
     "ContextMismatchError",
     "DecryptionError",
     "FormatError",

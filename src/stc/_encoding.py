@@ -21,6 +21,10 @@ Password = Union[str, bytes]
 
 MAX_CONTEXT_DEPTH = 32
 
+#: Seed of the module-level helpers, core.streaming and the CLI when none is given.  It is
+#: public: with it, the password alone protects the data.
+DEFAULT_SEED = "stc-default-seed-v1"
+
 _U32 = struct.Struct(">I")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 
 from . import _encoding
-from ._encoding import ContextData, Password, Seed
+from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
 from ._payload import chunk_nonce, payload_key
 from .context import STCContext
 from .errors import FormatError, IntegrityError, ParameterError
@@ -25,13 +25,10 @@ from .filestream import PathOrFile, Progress, decrypt_file, encrypt_file
 from .metadata import Metadata
 from .suite import TAG_SIZE
 
-_DEFAULT_SEED = "stc-default-seed-v1"
-
-
 def _context(ctx: "STCContext | None", seed: "Seed | None") -> STCContext:
     if ctx is not None:
         return ctx
-    return STCContext(_DEFAULT_SEED if seed is None else seed, lattice_size=16, depth=2)
+    return STCContext(DEFAULT_SEED if seed is None else seed, lattice_size=16, depth=2)
 
 
 def validate_chunk_fast(
