@@ -25,6 +25,7 @@ from .filestream import PathOrFile, Progress, decrypt_file, encrypt_file
 from .metadata import Metadata
 from .suite import TAG_SIZE
 
+
 def _context(ctx: "STCContext | None", seed: "Seed | None") -> STCContext:
     if ctx is not None:
         return ctx
