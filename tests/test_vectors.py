@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from generate import FILE_CHUNK, _file_plaintext, build_files, build_messages
+from generate import FILE_CHUNK, _file_plaintext, build_files, build_frames, build_messages
 
 import stc
 
 HERE = Path(__file__).resolve().parent / "vectors"
 MESSAGES = json.loads((HERE / "messages.json").read_text())
 FILES = json.loads((HERE / "files.json").read_text())
+FRAMES = json.loads((HERE / "frames.json").read_text())
 
 
 def _value(v: Any) -> Any:
@@ -25,10 +26,11 @@ def test_vectors_are_what_the_code_writes() -> None:
     # A format change shows up as a vector diff: regenerate and review.
     assert build_messages() == MESSAGES
     assert build_files() == FILES["vectors"]
+    assert build_frames() == FRAMES["vectors"]
 
 
 def test_vector_names_cover_outcomes() -> None:
-    names = [v["name"] for v in MESSAGES] + [v["name"] for v in FILES["vectors"]]
+    names = [v["name"] for v in MESSAGES + FILES["vectors"] + FRAMES["vectors"]]
     assert sum(n.startswith("fail_") for n in names) >= 8
     assert all(n.startswith(("good_", "fail_")) for n in names)
 
@@ -67,3 +69,17 @@ def test_file_vector(vec: dict[str, Any], tmp_path: Path) -> None:
             call()
         assert list(tmp_path.iterdir()) == [src]
     assert FILES["chunk_size"] == FILE_CHUNK
+
+
+@pytest.mark.parametrize("vec", FRAMES["vectors"], ids=[v["name"] for v in FRAMES["vectors"]])
+def test_frame_vector(vec: dict[str, Any]) -> None:
+    rx = stc.StreamingContext(FRAMES["seed"])
+    by_name = {v["name"]: v for v in FRAMES["vectors"]}
+    for earlier in vec["after"]:
+        rx.decrypt_chunk(bytes.fromhex(by_name[earlier]["header"]), bytes.fromhex(by_name[earlier]["payload"]))
+    call = lambda: rx.decrypt_chunk(bytes.fromhex(vec["header"]), bytes.fromhex(vec["payload"]))  # noqa: E731
+    if vec["expect"] == "ok":
+        assert call() == bytes.fromhex(vec["plaintext"])
+    else:
+        with pytest.raises(getattr(stc.errors, vec["expect"])):
+            call()

@@ -166,11 +166,61 @@ def build_files() -> list[dict[str, Any]]:
     return out
 
 
+FRAME_SEED = "session_abc123"
+
+
+def frame_sender(sender_id: bytes, **kwargs: Any) -> Any:
+    """A StreamingContext whose sender id is fixed (the only randomness a sender uses)."""
+    from stc.p2p import StreamingContext, _Epoch, _Sender
+
+    ctx = StreamingContext(FRAME_SEED, **kwargs)
+    ctx._send = _Sender(sender_id, _Epoch(ctx.suite, ctx._chain0(sender_id), ctx.key_schedule_size))
+    return ctx
+
+
+def build_frames() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, header: bytes, payload: bytes, expect: str, plaintext: bytes = b"",
+            after: "list[str] | None" = None) -> None:
+        out.append({"name": name, "header": header.hex(), "payload": payload.hex(),
+                    "plaintext": plaintext.hex(), "expect": expect, "after": after or []})
+
+    tx = frame_sender(bytes.fromhex("0102030405060708"))
+    single = b"frame zero " * 10
+    h0, p0 = tx.encrypt_chunk(single)
+    add("good_single_chunk", h0.to_bytes(), p0, "ok", single)
+    multi = hashlib.shake_256(b"multi").digest(20000)
+    h1, p1 = tx.encrypt_chunk(multi)
+    add("good_multi_chunk", h1.to_bytes(), p1, "ok", multi)
+    rot = frame_sender(bytes.fromhex("a1a2a3a4a5a6a7a8"), key_rotation_mb=0.001)
+    frames = [rot.encrypt_chunk(b"e" * 700) for _ in range(3)]
+    add("good_epoch_1", frames[2][0].to_bytes(), frames[2][1], "ok", b"e" * 700)
+    hb = h0.to_bytes()
+    add("fail_replayed", hb, p0, "ReplayError", after=["good_single_chunk"])
+    add("fail_flipped_header_sequence", hb[:15] + bytes([hb[15] ^ 1]), p0, "IntegrityError")
+    add("fail_flipped_sender_id", hb[:2] + bytes([hb[2] ^ 1]) + hb[3:], p0, "IntegrityError")
+    add("fail_flags_claim_multi", hb[:1] + b"\x01" + hb[2:], p0, "IntegrityError")
+    add("fail_header_version_2", b"\x02" + hb[1:], p0, "FormatError")
+    add("fail_unknown_flags", hb[:1] + b"\x80" + hb[2:], p0, "FormatError")
+    add("fail_short_header", hb[:15], p0, "FormatError")
+    add("fail_bad_tag", hb, p0[:-1] + bytes([p0[-1] ^ 1]), "IntegrityError")
+    add("fail_truncated_payload", hb, p0[:-16], "IntegrityError")
+    hm = h1.to_bytes()
+    add("fail_multi_dropped_last_subchunk", hm, p1[: 4 + 8192 + 16 + 8192 + 16], "IntegrityError")
+    add("fail_multi_swapped_subchunks", hm, p1[:4] + p1[4 + 8208 : 4 + 2 * 8208] + p1[4 : 4 + 8208]
+        + p1[4 + 2 * 8208 :], "IntegrityError")
+    add("fail_multi_bad_subchunk_size", hm, b"\x00\x00\x10\x00" + p1[4:], "IntegrityError")
+    return out
+
+
 def main() -> None:
     (HERE / "messages.json").write_text(json.dumps(build_messages(), indent=1) + "\n")
     files = {"seed": FILE_SEED, "password": FILE_PASSWORD, "context": FILE_CONTEXT, "chunk_size": FILE_CHUNK,
              "vectors": build_files()}
     (HERE / "files.json").write_text(json.dumps(files, indent=1) + "\n")
+    frames = {"seed": FRAME_SEED, "vectors": build_frames()}
+    (HERE / "frames.json").write_text(json.dumps(frames, indent=1) + "\n")
 
 
 if __name__ == "__main__":
