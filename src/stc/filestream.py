@@ -7,9 +7,10 @@ the whole file is), each followed by its 16-byte tag.  The key is bound to the
 whole header and to the context data, so chunks cannot move between files;
 the index and last flag in the nonce catch reordering, truncation and appends.
 
-Memory: two input buffers of ``chunk_size + 16`` bytes and one output buffer,
-whatever the file size.  Outputs to a path go to a temporary file beside it,
-renamed only when the last chunk has authenticated.
+Memory: two input buffers and a ring of three output buffers of about ``chunk_size``
+bytes each, whatever the file size; a writer thread overlaps writing with sealing.
+Outputs to a path go to a temporary file beside it, renamed only when the last chunk
+has authenticated.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import queue
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Union
 
@@ -78,6 +81,65 @@ def _writeall(f: Any, view: "memoryview | bytes") -> None:
         view = view[n:]
 
 
+class _PipelinedWriter:
+    """Writes sealed (or opened) chunks on a background thread.
+
+    The AEAD holds the GIL but file writes release it, so writing chunk i overlaps with
+    reading and sealing chunk i+1.  A ring of ``depth`` buffers bounds memory; the bytes
+    written and their order are exactly those of a plain loop.
+    """
+
+    def __init__(self, out: Any, size: int, depth: int = 3) -> None:
+        self._out = out
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(depth):
+            self._free.put(bytearray(size))
+        self._full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="stc-writer", daemon=True)
+        self._thread.start()
+
+    def buffer(self) -> bytearray:
+        """A free buffer to fill (waits while the writer is behind)."""
+        buf = self._free.get()
+        if self._error is not None:
+            raise self._error
+        return buf
+
+    def submit(self, buf: bytearray, length: int) -> None:
+        """Queue ``buf[:length]`` for writing."""
+        self._full.put((buf, length))
+
+    def _run(self) -> None:
+        while (item := self._full.get()) is not None:
+            buf, length = item
+            if self._error is None:
+                try:
+                    _writeall(self._out, memoryview(buf)[:length])
+                except BaseException as exc:  # handed to the main thread
+                    self._error = exc
+            self._free.put(buf)
+
+    def close(self) -> None:
+        """Wait for every queued write; re-raise a write error."""
+        self._full.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+@contextlib.contextmanager
+def _writer(out: Any, size: int) -> Iterator[_PipelinedWriter]:
+    writer = _PipelinedWriter(out, size)
+    try:
+        yield writer
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            writer.close()
+        raise
+    writer.close()
+
+
 @contextlib.contextmanager
 def _open_input(src: PathOrFile) -> Iterator[Any]:
     if isinstance(src, (str, os.PathLike)):
@@ -126,8 +188,6 @@ def encrypt_file(
     )
     aead = meta.suite.aead(payload_key(dek, meta, _encoding.encode_context(context_data)))
     bufs = (bytearray(chunk_size), bytearray(chunk_size))
-    out_buf = bytearray(chunk_size + TAG_SIZE)
-    out_view = memoryview(out_buf)
     done = 0
     with _open_input(src) as fin, _atomic_output(dst, src) as fout:
         total = _size_of(fin)
@@ -135,19 +195,21 @@ def encrypt_file(
         cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
         n = _readfull(fin, cur)
         index = 0
-        while True:
-            # Read one chunk ahead: a chunk is the last one iff nothing follows it.
-            n_next = _readfull(fin, nxt) if n == chunk_size else 0
-            last = n_next == 0
-            aead.encrypt_into(chunk_nonce(index, last), cur[:n], None, out_view[: n + TAG_SIZE])
-            _writeall(fout, out_view[: n + TAG_SIZE])
-            done += n
-            if progress_callback is not None and n:
-                progress_callback(done, total)
-            if last:
-                break
-            cur, nxt, n = nxt, cur, n_next
-            index += 1
+        with _writer(fout, chunk_size + TAG_SIZE) as writer:
+            while True:
+                # Read one chunk ahead: a chunk is the last one iff nothing follows it.
+                n_next = _readfull(fin, nxt) if n == chunk_size else 0
+                last = n_next == 0
+                out = writer.buffer()
+                aead.encrypt_into(chunk_nonce(index, last), cur[:n], None, memoryview(out)[: n + TAG_SIZE])
+                writer.submit(out, n + TAG_SIZE)
+                done += n
+                if progress_callback is not None and n:
+                    progress_callback(done, total)
+                if last:
+                    break
+                cur, nxt, n = nxt, cur, n_next
+                index += 1
     ctx.cel.record(done)
     return meta
 
@@ -216,10 +278,9 @@ def decrypt_file(
             chunks = max(1, -(-remaining // enc))
             total = max(0, remaining - chunks * TAG_SIZE)
         bufs = (bytearray(enc), bytearray(enc))
-        out_view = memoryview(bytearray(meta.chunk_size))
         cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
         done = index = 0
-        with _atomic_output(dst, src) as fout:
+        with _atomic_output(dst, src) as fout, _writer(fout, meta.chunk_size) as writer:
             n = _readfull(fin, cur)
             while True:
                 if n < TAG_SIZE:
@@ -228,13 +289,14 @@ def decrypt_file(
                     raise TruncatedError(f"the file is truncated inside chunk {index}")
                 n_next = _readfull(fin, nxt) if n == enc else 0
                 last = n_next == 0
+                out = writer.buffer()
                 try:
-                    aead.decrypt_into(chunk_nonce(index, last), cur[:n], None, out_view[: n - TAG_SIZE])
+                    aead.decrypt_into(chunk_nonce(index, last), cur[:n], None, memoryview(out)[: n - TAG_SIZE])
                 except InvalidTag:
                     raise _fail(aead, index, cur[:n], last) from None
                 if last and index > 0 and n == TAG_SIZE:
                     raise IntegrityError("an empty final chunk follows a full one (not produced by STC)")
-                _writeall(fout, out_view[: n - TAG_SIZE])
+                writer.submit(out, n - TAG_SIZE)
                 done += n - TAG_SIZE
                 if progress_callback is not None and n > TAG_SIZE:
                     progress_callback(done, total)
