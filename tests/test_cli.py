@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -120,41 +121,32 @@ def test_pipes_and_tar(files: dict[str, Path], tmp_path: Path) -> None:
     assert (tmp_path / "out" / "tree" / "a.txt").read_text() == "hello"
 
 
+def on_tty(*args: str | Path, answers: tuple[tuple[str, str], ...] = ()) -> tuple[int, bytes]:
+    """Run ``stc ARGS`` on a pseudo-terminal, answering prompts; return (exit status, transcript)."""
+    transcript = io.BytesIO()
+    child = pexpect.spawn(sys.executable, ["-m", "stc", *map(str, args)], env=ENV, timeout=60)
+    child.logfile_read = transcript
+    for prompt, reply in answers:
+        child.expect(prompt)
+        child.sendline(reply)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus, transcript.getvalue()
+
+
 def test_passphrase_prompt_on_a_pty_and_terminal_guard(files: dict[str, Path]) -> None:
-    data = files["data"]
-    enc = files["dir"] / "prompted.stc"
-    child = pexpect.spawn(sys.executable, ["-m", "stc", "encrypt", str(data), "-o", str(enc), "--fast"],
-                          env=ENV, timeout=30)
-    child.expect("Passphrase: ")
-    child.sendline("typed secret")
-    child.expect("Confirm passphrase: ")
-    child.sendline("typed secret")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0 and enc.exists()
-    assert b"typed secret" not in (child.before or b"")  # no echo
-    child = pexpect.spawn(sys.executable, ["-m", "stc", "decrypt", str(enc), "-o", str(files["dir"] / "p.out")],
-                          env=ENV, timeout=30)
-    child.expect("Passphrase: ")
-    child.sendline("typed secret")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0 and (files["dir"] / "p.out").read_bytes() == data.read_bytes()
-    child = pexpect.spawn(sys.executable, ["-m", "stc", "encrypt", str(data), "-o", str(files["dir"] / "m.stc")],
-                          env=ENV, timeout=30)
-    child.expect("Passphrase: ")
-    child.sendline("one")
-    child.expect("Confirm passphrase: ")
-    child.sendline("two")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 2 and b"do not match" in (child.before or b"")
-    # Ciphertext to a terminal is refused.
-    child = pexpect.spawn(sys.executable, ["-m", "stc", "encrypt", "-", "--passphrase-file", str(files["pw"])],
-                          env=ENV, timeout=30)
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 2 and b"terminal" in (child.before or b"")
+    data, enc, out = files["data"], files["dir"] / "prompted.stc", files["dir"] / "p.out"
+    twice = (("Passphrase: ", "typed secret"), ("Confirm passphrase: ", "typed secret"))
+    status, transcript = on_tty("encrypt", data, "-o", enc, "--fast", answers=twice)
+    assert status == 0 and enc.exists()
+    assert b"typed secret" not in transcript  # no echo
+    status, _ = on_tty("decrypt", enc, "-o", out, answers=(("Passphrase: ", "typed secret"),))
+    assert status == 0 and out.read_bytes() == data.read_bytes()
+    mismatch = (("Passphrase: ", "one"), ("Confirm passphrase: ", "two"))
+    status, transcript = on_tty("encrypt", data, "-o", files["dir"] / "m.stc", answers=mismatch)
+    assert status == 2 and b"do not match" in transcript
+    status, transcript = on_tty("encrypt", "-", "--passphrase-file", files["pw"])  # stdout is the terminal
+    assert status == 2 and b"refusing to write binary ciphertext to a terminal" in transcript
 
 
 def test_no_terminal_and_no_passphrase_file(files: dict[str, Path]) -> None:
@@ -213,15 +205,10 @@ def test_bench_small(tmp_path: Path) -> None:
 def test_progress_bar_on_a_terminal_only(files: dict[str, Path]) -> None:
     big = files["dir"] / "big.bin"
     big.write_bytes(os.urandom(24 << 20))
-    child = pexpect.spawn(sys.executable, ["-m", "stc", "encrypt", str(big), "--fast", "--chunk-size", "256K",
-                                           "--passphrase-file", str(files["pw"])], env=ENV, timeout=60)
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0 and b"B/s" in (child.before or b"")
-    child = pexpect.spawn(sys.executable, ["-m", "stc", "decrypt", str(big) + ".stc", "-o", str(files["dir"] / "q"),
-                                           "--quiet", "--passphrase-file", str(files["pw"])], env=ENV, timeout=60)
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0 and b"B/s" not in (child.before or b"")
+    status, transcript = on_tty("encrypt", big, "--fast", "--chunk-size", "256K", "--passphrase-file", files["pw"])
+    assert status == 0 and b"B/s" in transcript
+    status, transcript = on_tty("decrypt", str(big) + ".stc", "-o", files["dir"] / "q", "--quiet",
+                                "--passphrase-file", files["pw"])
+    assert status == 0 and b"B/s" not in transcript
     p = stc("decrypt", str(big) + ".stc", "-o", files["dir"] / "r", "--passphrase-file", files["pw"])
     assert p.returncode == 0 and p.stderr == b""  # not a terminal: silent

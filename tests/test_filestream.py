@@ -227,6 +227,21 @@ def test_encrypt_failure_leaves_nothing(ctx: stc.STCContext, tmp_path: Path) -> 
 def test_missing_arguments(ctx: stc.STCContext, tmp_path: Path) -> None:
     with pytest.raises(stc.ParameterError):
         ctx.decrypt_stream(tmp_path / "x", password="pw")
+    with pytest.raises(stc.ParameterError, match="binary file object"):
+        ctx.encrypt_stream(io.StringIO("text"), io.BytesIO(), "pw")  # type: ignore[arg-type]
+
+
+def test_non_blocking_input_is_not_mistaken_for_eof(ctx: stc.STCContext, tmp_path: Path) -> None:
+    class WouldBlock(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: "bytearray | memoryview") -> "int | None":  # type: ignore[override]
+            return None
+
+    with pytest.raises(OSError, match="would block"):
+        ctx.encrypt_stream(WouldBlock(), tmp_path / "o.stc", "pw")
+    _only(tmp_path)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

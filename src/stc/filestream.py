@@ -56,6 +56,8 @@ def _readfull(f: Any, view: memoryview) -> int:
     size = len(view)
     while got < size:
         n = f.readinto(view[got:])
+        if n is None:  # a non-blocking stream with nothing yet: never mistake it for EOF
+            raise OSError("input would block; use a blocking file or pipe")
         if not n:
             break
         got += n
@@ -145,6 +147,8 @@ def _open_input(src: PathOrFile) -> Iterator[Any]:
     if isinstance(src, (str, os.PathLike)):
         with open(src, "rb", buffering=0) as f:
             yield f
+    elif not hasattr(src, "readinto"):
+        raise ParameterError("input must be a path or a binary file object (with readinto)")
     else:
         yield src
 

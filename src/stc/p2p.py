@@ -39,7 +39,7 @@ MAX_EPOCH = 2**16 - 1
 MAX_EPOCH_JUMP = 1024
 #: Most senders tracked at once (least recently heard from is forgotten first).
 MAX_SENDERS = 256
-#: Cost of stretching a human seed: Argon2id, 16 MiB, 2 passes, 4 lanes (about 25 ms here).
+#: Cost of stretching a human seed: Argon2id, 16 MiB, 2 passes, 4 lanes (about 20 ms here).
 SEED_KDF = KdfParams(memory_kib=16384, passes=2, lanes=4)
 SEED_KDF_SALT = b"stc/v1 p2p seed."
 
@@ -202,7 +202,7 @@ class StreamingContext:
     """Encrypt and decrypt real-time frames; one context can both send and receive.
 
     Two contexts made from the same seed interoperate.  A seed given as text is
-    stretched once with Argon2id (about 25 ms); still, a guessable seed can be
+    stretched once with Argon2id (about 20 ms here); still, a guessable seed can be
     brute-forced offline from one captured frame: use :class:`stc.handshake.KeyExchange`
     or 32 random bytes.
     """
