@@ -62,9 +62,36 @@ def bench_messages(quick: bool) -> dict[str, Any]:
         t = _median_time(partial(argon2id, b"pw", b"s" * 16, params), 3, 1)
         out["argon2"].append({"lattice_size": lattice, "depth": depth, "memory_mib": params.memory_kib // 1024,
                               "passes": params.passes, "ms": t * 1e3})
+    out["gil"] = gil_scaling()
     out["metadata_bytes"] = {"with_decoys": ctx.encrypt(b"x", PASSWORD)[1].size,
                              "without_decoys": ctx.encrypt(b"x", PASSWORD, use_decoys=False)[1].size}
     return out
+
+
+def gil_scaling(calls: int = 200) -> dict[str, float]:
+    """Does AES-GCM release the GIL?  Two threads sealing 1 MiB each vs one thread."""
+    import threading
+
+    aead = AESGCM(AESGCM.generate_key(256))
+    data = bytearray(MiB)
+
+    def work() -> None:
+        out = bytearray(MiB + 16)
+        for i in range(calls):
+            aead.encrypt_into(i.to_bytes(12, "big"), data, None, out)
+
+    def timed(threads: int) -> float:
+        pool = [threading.Thread(target=work) for _ in range(threads)]
+        started = time.perf_counter()
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        return threads * calls * MiB / 1e9 / (time.perf_counter() - started)
+
+    one = statistics.median(timed(1) for _ in range(3))
+    two = statistics.median(timed(2) for _ in range(3))
+    return {"one_thread_gb_s": one, "two_threads_gb_s": two, "speedup": two / one}
 
 
 def _message_row(ctx: Any, data: bytes, repeat: int, number: int) -> dict[str, Any]:
@@ -393,6 +420,10 @@ def run_all(quick: bool = False, workdir: "str | None" = None, echo: Echo = prin
         for a in m["argon2"]:
             echo(f"  Argon2id lattice_size={a['lattice_size']} depth={a['depth']} "
                  f"({a['memory_mib']} MiB, {a['passes']} passes): {a['ms']:.0f} ms")
+        g = m["gil"]
+        verdict = "releases the GIL" if g["speedup"] > 1.5 else "holds the GIL for most of its work"
+        echo(f"  AES-GCM 1 MiB sealing: {g['one_thread_gb_s']:.1f} GB/s on one thread, "
+             f"{g['two_threads_gb_s']:.1f} on two ({g['speedup']:.2f}x: it {verdict})")
         echo(f"  metadata: {m['metadata_bytes']['without_decoys']} bytes without decoys, "
              f"{m['metadata_bytes']['with_decoys']} with")
     if "frames" in suites:
