@@ -14,7 +14,7 @@ import os
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
@@ -29,12 +29,10 @@ from .errors import (
     StateError,
     WrongPasswordError,
 )
+from .filestream import PathOrFile, Progress, decrypt_file, decrypt_range, encrypt_file
 from .metadata import DECOY_SLOTS, MAX_SLOTS, Metadata
 from .slots import open_slots, seal_slots, slot_kek, wrap_key
 from .suite import KEY_SIZE, TAG_SIZE, Suite
-
-if TYPE_CHECKING:
-    from .filestream import PathOrFile, Progress
 
 RandomSource = Callable[[int], bytes]
 
@@ -43,6 +41,7 @@ _STATE_VERSION = 1
 
 
 def check_context_flag(meta: Metadata, context_data: ContextData) -> None:
+    """Refuse early, with a precise message, when context data is missing or unexpected."""
     if meta.context_bound and context_data is None:
         raise ContextMismatchError("this data was encrypted with context data; pass the same context_data")
     if not meta.context_bound and context_data is not None:
@@ -132,8 +131,8 @@ class STCContext:
         text: bool = False,
         chunk_size: int = 0,
         is_file: bool = False,
-    ) -> tuple[Metadata, bytes]:
-        """A fresh header and its random data key."""
+    ) -> tuple[Metadata, bytes, bytes]:
+        """A fresh header, its random data key and the encoded context data."""
         encoded = [_encoding.encode_password(p) for p in passwords]
         if not encoded:
             raise ParameterError("at least one password is needed")
@@ -142,7 +141,7 @@ class STCContext:
         total = max(DECOY_SLOTS, len(encoded)) if use_decoys else len(encoded)
         if total > MAX_SLOTS:
             raise ParameterError(f"at most {MAX_SLOTS} passwords can unlock one message")
-        _encoding.encode_context(context_data)  # validate early, before any key work
+        encoded_context = _encoding.encode_context(context_data)  # validated before any key work
         epoch = self.cel.epoch
         # Placeholder slots give the header its final shape; the prefix does not depend on them.
         draft = Metadata(
@@ -173,7 +172,7 @@ class STCContext:
             chunk_size=chunk_size,
             is_file=is_file,
         )
-        return meta, dek
+        return meta, dek, encoded_context
 
     def _open_header(self, meta: Metadata, password: Password, context_data: ContextData) -> tuple[int, bytes]:
         """Open the key slots: return (slot index, data key) or raise WrongPasswordError."""
@@ -206,10 +205,9 @@ class STCContext:
             text, payload = False, bytes(data)
         else:
             raise ParameterError(f"data must be str or bytes, not {type(data).__name__}")
-        meta, dek = self._new_header(
+        meta, dek, encoded_context = self._new_header(
             [password, *additional_passwords], context_data=context_data, use_decoys=use_decoys, text=text
         )
-        encoded_context = _encoding.encode_context(context_data)
         aead = meta.suite.aead(payload_key(dek, meta, encoded_context))
         ciphertext = aead.encrypt(chunk_nonce(0, True), payload, encoded_context)
         self.cel.record(len(payload))
@@ -281,8 +279,6 @@ class STCContext:
         appears only once complete.  ``progress_callback(done, total)`` runs after
         each non-empty chunk (``total`` is None for pipes).
         """
-        from .filestream import encrypt_file
-
         return encrypt_file(
             self, input_path, output_path, [password, *additional_passwords],
             chunk_size=chunk_size, progress_callback=progress_callback,
@@ -307,8 +303,6 @@ class STCContext:
         decides.  A path output is written to a temporary file and renamed only
         after the final chunk authenticated; on error nothing is left behind.
         """
-        from .filestream import decrypt_file
-
         if output_path is None or password is None:
             raise ParameterError("output_path and password are required")
         del chunk_size
@@ -329,8 +323,6 @@ class STCContext:
     ) -> bytes:
         """Random access: plaintext bytes [offset, offset+length) of an encrypted file,
         authenticating only the chunks that cover them (and the final chunk)."""
-        from .filestream import decrypt_range
-
         return decrypt_range(self, input_path, offset, length, password, context_data=context_data)
 
     # ---- PHE / derivation ------------------------------------------------------------

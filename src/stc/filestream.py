@@ -189,10 +189,10 @@ def encrypt_file(
 ) -> Metadata:
     """Encrypt ``src`` to ``dst`` in constant memory and return the header written."""
     check_chunk_size(chunk_size)
-    meta, dek = ctx._new_header(
+    meta, dek, encoded_context = ctx._new_header(
         passwords, context_data=context_data, use_decoys=use_decoys, chunk_size=chunk_size, is_file=True
     )
-    aead = meta.suite.aead(payload_key(dek, meta, _encoding.encode_context(context_data)))
+    aead = meta.suite.aead(payload_key(dek, meta, encoded_context))
     bufs = (bytearray(chunk_size), bytearray(chunk_size))
     done = 0
     with _open_input(src) as fin, _atomic_output(dst, src) as fout:
