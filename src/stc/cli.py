@@ -24,6 +24,7 @@ import click
 from . import DEFAULT_SEED, __version__
 from .context import STCContext
 from .errors import DecryptionError, STCError
+from .filestream import Progress
 from .metadata import MAX_SIZE, Metadata
 
 PRESETS = {"fast": (64, 4), "balanced": (128, 6), "paranoid": (256, 8)}
@@ -89,26 +90,17 @@ def _read_passphrase(passphrase_file: "str | None", confirm: bool) -> str:
     return first
 
 
-def _progress(enabled: bool, total: "int | None", label: str) -> Any:
-    """A tqdm bar on stderr when stderr is a terminal; else nothing."""
+@contextlib.contextmanager
+def _progress(enabled: bool, total: "int | None", label: str) -> Iterator["Progress | None"]:
+    """A progress callback drawing a tqdm bar on stderr when stderr is a terminal; else None."""
     if not enabled or not sys.stderr.isatty():
-        return None
+        yield None
+        return
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr,
-                leave=False, dynamic_ncols=True)
-
-
-def _callback(bar: Any) -> Any:
-    if bar is None:
-        return None
-    state = {"done": 0}
-
-    def update(done: int, total: "int | None") -> None:
-        bar.update(done - state["done"])
-        state["done"] = done
-
-    return update
+    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr,
+              leave=False, dynamic_ncols=True) as bar:
+        yield lambda done, _total: bar.update(done - bar.n)
 
 
 def _check_output(path: str, force: bool) -> None:
@@ -172,13 +164,9 @@ def encrypt(input: str, output: "str | None", preset: str, chunk_size: str, no_d
         password = _read_passphrase(passphrase_file, confirm=True)
         src: Any = sys.stdin.buffer if input == "-" else input
         dst: Any = sys.stdout.buffer if out == "-" else out
-        bar = _progress(not quiet, None if input == "-" else os.path.getsize(input), "encrypt")
-        try:
-            ctx.encrypt_stream(src, dst, password, chunk_size=size, progress_callback=_callback(bar),
+        with _progress(not quiet, None if input == "-" else os.path.getsize(input), "encrypt") as progress:
+            ctx.encrypt_stream(src, dst, password, chunk_size=size, progress_callback=progress,
                                context_data=context_data, use_decoys=not no_decoys)
-        finally:
-            if bar is not None:
-                bar.close()
         if out == "-":
             sys.stdout.buffer.flush()
 
@@ -213,22 +201,19 @@ def decrypt(input: str, output: "str | None", byte_range: "str | None", context:
             return
         password = _read_passphrase(passphrase_file, confirm=False)
         src: Any = sys.stdin.buffer if input == "-" else input
-        bar = _progress(not quiet, None if input == "-" else os.path.getsize(input), "decrypt")
-        try:
+        with _progress(not quiet, None if input == "-" else os.path.getsize(input), "decrypt") as progress:
             if output == "-":
-                _decrypt_to_stdout(ctx, src, password, context_data, bar)
+                _decrypt_to_stdout(ctx, src, password, context_data, progress)
             else:
-                ctx.decrypt_stream(src, output_path=output, password=password, progress_callback=_callback(bar),
+                ctx.decrypt_stream(src, output_path=output, password=password, progress_callback=progress,
                                    context_data=context_data)
-        finally:
-            if bar is not None:
-                bar.close()
 
 
-def _decrypt_to_stdout(ctx: STCContext, src: Any, password: str, context_data: Any, bar: Any) -> None:
+def _decrypt_to_stdout(ctx: STCContext, src: Any, password: str, context_data: Any,
+                       progress: "Progress | None") -> None:
     """Spool to a private temporary file; copy to stdout only once everything authenticated."""
     with tempfile.TemporaryFile(prefix="stc-") as spool:
-        ctx.decrypt_stream(src, output_path=spool, password=password, progress_callback=_callback(bar),
+        ctx.decrypt_stream(src, output_path=spool, password=password, progress_callback=progress,
                            context_data=context_data)
         spool.seek(0)
         shutil.copyfileobj(spool, sys.stdout.buffer, 1 << 20)
@@ -295,11 +280,9 @@ def demo(frames: int) -> None:
         click.echo(f"   refused, as it should be: {line}")
     import asyncio
 
-    with tempfile.TemporaryDirectory(prefix="stc-demo-") as tmp:
-        bar = _progress(True, 8 << 20, "encrypt 8 MiB")
-        f = file_demo(Path(tmp), progress=_callback(bar))
-        if bar is not None:
-            bar.close()
+    with tempfile.TemporaryDirectory(prefix="stc-demo-") as tmp, \
+            _progress(True, 8 << 20, "encrypt 8 MiB") as progress:
+        f = file_demo(Path(tmp), progress=progress)
     click.echo("\n2. File of 8 MiB, streamed in 1 MiB chunks")
     click.echo(f"   round trip identical: {f['roundtrip_ok']}; encrypt {f['encrypt_mb_s']:.0f} MB/s "
                f"(incl. Argon2id), decrypt {f['decrypt_mb_s']:.0f} MB/s")
