@@ -347,7 +347,7 @@ class StreamingContext:
             window = key.window
             if seq <= window.highest:
                 window.check(seq)
-            hb = header.to_bytes()
+            hb = header.__dict__.get("_wire") or header.to_bytes()  # parsed/sealed headers carry it
             try:
                 if header.flags == FLAG_MULTI:
                     plain = self._open_multi(key.aead, hb, seq, encrypted)
