@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stc
-from core.streaming import stream_decrypt_file, validate_chunk_fast
+from core.streaming import stream_decrypt_file, stream_encrypt_file, validate_chunk_fast
 from stc.metadata import Metadata
 
 CHUNK = 1024
@@ -296,3 +296,17 @@ def test_stream_decrypt_file_stats(tmp_path: Path) -> None:
     assert 0 < stats["peak_memory_usage"] < 64 * CHUNK
     with pytest.raises(stc.ParameterError):
         stream_decrypt_file(enc, tmp_path / "o2", meta)
+
+
+def test_stream_encrypt_file_and_metadata_as_bytes(tmp_path: Path) -> None:
+    src = tmp_path / "in.bin"
+    data = os.urandom(3 * CHUNK + 7)
+    src.write_bytes(data)
+    meta, stats = stream_encrypt_file(src, tmp_path / "in.stc", "pw", seed="s", chunk_size=CHUNK)
+    assert stats["throughput_mbps"] > 0 and stats["peak_memory_usage"] > 0 and meta.chunk_size == CHUNK
+    blob = (tmp_path / "in.stc").read_bytes()
+    index, info = validate_chunk_fast(blob[meta.size :], meta.to_bytes(), "pw", seed="s")
+    assert info["first_chunk_verified"] and index == info["real_decoy_index"]
+    out = tmp_path / "out.bin"
+    stream_decrypt_file(tmp_path / "in.stc", out, None, "pw", seed="s")
+    assert out.read_bytes() == data

@@ -34,7 +34,7 @@ def _context(ctx: "STCContext | None", seed: "Seed | None") -> STCContext:
 
 def validate_chunk_fast(
     chunk: bytes,
-    metadata: "Metadata | None" = None,
+    metadata: "Metadata | bytes | None" = None,
     password: "Password | None" = None,
     *,
     context_data: ContextData = None,
@@ -55,6 +55,8 @@ def validate_chunk_fast(
         )
     started = time.perf_counter()
     data = bytes(chunk)
+    if isinstance(metadata, (bytes, bytearray, memoryview)):
+        metadata = Metadata.from_bytes(metadata)
     if data[:4] == b"STCF":
         header, used = Metadata.parse_prefix(data)
         if metadata is not None and metadata.to_bytes() != header.to_bytes():
