@@ -244,8 +244,15 @@ def _header_and_key(
     meta = read_header(fin)
     if metadata is not None and (not isinstance(metadata, Metadata) or metadata.to_bytes() != meta.to_bytes()):
         raise FormatError("the metadata given does not match this file's header")
+    slot, aead = open_file_key(ctx, meta, password, context_data)
+    return meta, slot, aead
+
+
+def open_file_key(ctx: "STCContext", meta: Metadata, password: Password,
+                  context_data: ContextData) -> tuple[int, AEAD]:
+    """Open a file header's key slots: (real slot index, the AEAD of its chunks)."""
     slot, dek = ctx._open_header(meta, password, context_data)
-    return meta, slot, meta.suite.aead(payload_key(dek, meta, _encoding.encode_context(context_data)))
+    return slot, meta.suite.aead(payload_key(dek, meta, _encoding.encode_context(context_data)))
 
 
 def _fail(aead: AEAD, index: int, data: memoryview, assumed_last: bool) -> IntegrityError:

@@ -16,12 +16,11 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
-from . import _encoding
 from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
-from ._payload import chunk_nonce, payload_key
+from ._payload import chunk_nonce
 from .context import STCContext
 from .errors import FormatError, IntegrityError, ParameterError
-from .filestream import PathOrFile, Progress, decrypt_file, encrypt_file
+from .filestream import PathOrFile, Progress, decrypt_file, encrypt_file, open_file_key
 from .metadata import Metadata
 from .suite import TAG_SIZE
 
@@ -67,8 +66,7 @@ def validate_chunk_fast(
     if not metadata.is_file:
         raise FormatError("this is a message header; validate_chunk_fast works on encrypted files")
     context = _context(ctx, seed)
-    slot, dek = context._open_header(metadata, password, context_data)
-    aead = metadata.suite.aead(payload_key(dek, metadata, _encoding.encode_context(context_data)))
+    slot, aead = open_file_key(context, metadata, password, context_data)
     enc = metadata.chunk_size + TAG_SIZE
     # More than one chunk given: chunk 0 is not last.  Exactly one: it may be either.
     # Less: the whole (short) final chunk, or only a prefix of chunk 0 (then unverifiable).
