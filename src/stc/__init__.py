@@ -9,7 +9,7 @@ from typing import Any
 
 from . import errors
 from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
-from .context import STCContext
+from .context import STCContext, decrypting_context
 from .errors import (
     ContextMismatchError,
     DecryptionError,
@@ -56,7 +56,7 @@ def decrypt(
     context_data: ContextData = None,
 ) -> "str | bytes":
     """Quick start: inverse of :func:`encrypt` (the cost is read from the metadata)."""
-    return STCContext(seed, lattice_size=16, depth=2).decrypt(
+    return decrypting_context(seed).decrypt(
         ciphertext, metadata, password, context_data=context_data
     )
 
@@ -71,7 +71,7 @@ def decrypt_blob(
     blob: bytes, password: Password, *, seed: Seed = DEFAULT_SEED, context_data: ContextData = None
 ) -> "str | bytes":
     """Inverse of :func:`encrypt_blob`."""
-    return STCContext(seed, lattice_size=16, depth=2).decrypt_blob(blob, password, context_data=context_data)
+    return decrypting_context(seed).decrypt_blob(blob, password, context_data=context_data)
 
 
 __all__ = [

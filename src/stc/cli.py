@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import click
 
 from . import DEFAULT_SEED, __version__
-from .context import STCContext
+from .context import STCContext, decrypting_context
 from .errors import DecryptionError, STCError
 from .filestream import Progress
 from .metadata import MAX_SIZE, Metadata
@@ -195,7 +195,7 @@ def decrypt(input: str, output: "str | None", byte_range: "str | None", context:
     _check_output(output, force)
     context_data = _parse_context(context)
     with _errors():
-        ctx = STCContext(seed, lattice_size=16, depth=2)  # the cost is read from the header
+        ctx = decrypting_context(seed)
         if byte_range:
             _decrypt_range(ctx, input, output, byte_range, context_data, passphrase_file)
             return

@@ -395,6 +395,12 @@ class STCContext:
         self.hash_count = hashes
 
 
+def decrypting_context(seed: Seed) -> STCContext:
+    """A context used only to decrypt: the Argon2id cost comes from each header, so the
+    cheapest knobs are given (they would only apply to new messages)."""
+    return STCContext(seed, lattice_size=kdf.MIN_LATTICE, depth=kdf.MIN_DEPTH)
+
+
 def _section(state: object, name: str, keys: set[str]) -> dict[str, Any]:
     if not isinstance(state, dict) or not isinstance(state.get(name), dict):
         raise StateError(f"state must be a dict with a dict {name!r}")

@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidTag
 
 from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
 from ._payload import chunk_nonce
-from .context import STCContext
+from .context import STCContext, decrypting_context
 from .errors import FormatError, IntegrityError, ParameterError
 from .filestream import PathOrFile, Progress, decrypt_file, encrypt_file, open_file_key
 from .metadata import Metadata
@@ -28,7 +28,7 @@ from .suite import TAG_SIZE
 def _context(ctx: "STCContext | None", seed: "Seed | None") -> STCContext:
     if ctx is not None:
         return ctx
-    return STCContext(DEFAULT_SEED if seed is None else seed, lattice_size=16, depth=2)
+    return decrypting_context(DEFAULT_SEED if seed is None else seed)
 
 
 def validate_chunk_fast(
