@@ -304,6 +304,7 @@ def test_stream_encrypt_file_and_metadata_as_bytes(tmp_path: Path) -> None:
     src.write_bytes(data)
     meta, stats = stream_encrypt_file(src, tmp_path / "in.stc", "pw", seed="s", chunk_size=CHUNK)
     assert stats["throughput_mbps"] > 0 and stats["peak_memory_usage"] > 0 and meta.chunk_size == CHUNK
+    assert meta.kdf == stc.STCContext("s").kdf_params  # the default cost, never the decrypt-only one
     blob = (tmp_path / "in.stc").read_bytes()
     index, info = validate_chunk_fast(blob[meta.size :], meta.to_bytes(), "pw", seed="s")
     assert info["first_chunk_verified"] and index == info["real_decoy_index"]

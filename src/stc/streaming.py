@@ -164,8 +164,11 @@ def stream_encrypt_file(
     ctx: "STCContext | None" = None,
     **kwargs: Any,
 ) -> tuple[Metadata, dict[str, Any]]:
-    """Encrypt a file in constant memory; return its header and measured stats."""
-    context = _context(ctx, seed)
+    """Encrypt a file in constant memory; return its header and measured stats.
+
+    Without ``ctx`` a context with the default Argon2id cost (lattice 128, depth 6) is used.
+    """
+    context = ctx if ctx is not None else STCContext(DEFAULT_SEED if seed is None else seed)
     meta, stats = _measure(lambda: encrypt_file(context, input_file, output_file, [password], **kwargs))
     size = os.path.getsize(input_file) if isinstance(input_file, (str, os.PathLike)) else None
     stats["throughput_mbps"] = size / 1e6 / stats["elapsed_s"] if size and stats["elapsed_s"] else None
