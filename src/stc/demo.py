@@ -11,7 +11,6 @@ import os
 import random
 import statistics
 import struct
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -148,12 +147,4 @@ async def stream_demo(frames: int = 60, fps: float = 30.0, frame_size: int = 500
         "avg_decrypt_ms": stats["avg_decrypt_ms"],
         "overhead_bytes_per_frame": 32,
     }
-
-
-def run_all(progress: "Progress | None" = None, frames: int = 60) -> dict[str, Any]:
-    """The whole demo, in a temporary folder that is removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="stc-demo-") as tmp:
-        report = {"message": message_demo(), "file": file_demo(Path(tmp), progress=progress)}
-    report["stream"] = asyncio.run(stream_demo(frames=frames))
-    return report
 
