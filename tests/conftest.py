@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vectors"))
 
 import stc
 
-CHEAP = {"lattice_size": 16, "depth": 2}
+CHEAP = {"lattice_size": 16, "depth": 2, "insecure_allow_weak_kdf": True}
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ def test_inspect(files: dict[str, Path]) -> None:
     assert run("inspect", garbage).exit_code == 1
     import stc as lib
 
-    blob = lib.encrypt_blob(b"m", "pw", lattice_size=16, depth=2)
+    blob = lib.encrypt_blob(b"m", "pw", lattice_size=64, depth=4)
     r = run("inspect", "-", input=blob)
     assert r.exit_code == 0 and "message" in r.output
 

@@ -345,9 +345,10 @@ def test_repr_has_no_secrets(ctx: stc.STCContext) -> None:
 
 
 def test_module_level_quick_start() -> None:
-    ciphertext, meta = stc.encrypt("hello", password="pw", **CHEAP)
+    fast = {"lattice_size": 64, "depth": 4}  # the manual's fastest preset, the encryption floor
+    ciphertext, meta = stc.encrypt("hello", password="pw", **fast)
     assert stc.decrypt(ciphertext, meta, password="pw") == "hello"
-    blob = stc.encrypt_blob(b"\x00blob", "pw", context_data={"a": 1}, **CHEAP)
+    blob = stc.encrypt_blob(b"\x00blob", "pw", context_data={"a": 1}, **fast)
     assert stc.decrypt_blob(blob, "pw", context_data={"a": 1}) == b"\x00blob"
     with pytest.raises(stc.WrongPasswordError):
         stc.decrypt_blob(blob, "pw", seed="other", context_data={"a": 1})

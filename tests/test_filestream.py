@@ -254,7 +254,7 @@ def test_decrypt_range_matches_slices(tmp_path_factory: pytest.TempPathFactory, 
     assert _RANGE_CTX.decrypt_range(enc, offset, length, "pw") == data[offset : offset + length]
 
 
-_RANGE_CTX = stc.STCContext("range", lattice_size=16, depth=2)
+_RANGE_CTX = stc.STCContext("range", lattice_size=16, depth=2, insecure_allow_weak_kdf=True)
 
 
 def test_decrypt_range_validation(ctx: stc.STCContext, tmp_path: Path) -> None:
@@ -286,7 +286,7 @@ def test_validate_chunk_fast(ctx: stc.STCContext, tmp_path: Path) -> None:
 
 
 def test_stream_decrypt_file_stats(tmp_path: Path) -> None:
-    ctx = stc.STCContext("large-file-seed", lattice_size=16, depth=2)
+    ctx = stc.STCContext("large-file-seed", lattice_size=16, depth=2, insecure_allow_weak_kdf=True)
     enc, meta = _enc(ctx, tmp_path, os.urandom(10 * CHUNK))
     stats = stream_decrypt_file(enc, tmp_path / "out", meta, "pw", seed="large-file-seed")
     for key in ("throughput_mbps", "peak_memory_usage", "chunks_processed", "bytes_processed", "elapsed_s",

@@ -28,12 +28,22 @@ DEFAULT_SEED = "stc-default-seed-v1"
 _U32 = struct.Struct(">I")
 
 
+def utf8(text: str, what: str) -> bytes:
+    """UTF-8 of ``text``; ParameterError (naming ``what``, never the text) if it holds a lone surrogate."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ParameterError(
+            f"{what} is not valid text: it holds an unpaired surrogate at position {exc.start}"
+        ) from None
+
+
 def encode_seed(seed: Seed) -> bytes:
     """Tag the seed with its type so that ``'1'``, ``b'1'`` and ``1`` differ."""
     if isinstance(seed, bool):
         raise ParameterError("seed must be str, bytes or int, not bool")
     if isinstance(seed, str):
-        return b"s" + seed.encode("utf-8")
+        return b"s" + utf8(seed, "the seed")
     if isinstance(seed, (bytes, bytearray, memoryview)):
         return b"b" + bytes(seed)
     if isinstance(seed, int):
@@ -44,7 +54,7 @@ def encode_seed(seed: Seed) -> bytes:
 def encode_password(password: Password) -> bytes:
     """UTF-8 of the NFC form (so the same typed text always derives the same key)."""
     if isinstance(password, str):
-        out = unicodedata.normalize("NFC", password).encode("utf-8")
+        out = utf8(unicodedata.normalize("NFC", password), "the password")
     elif isinstance(password, (bytes, bytearray, memoryview)):
         out = bytes(password)
     else:
@@ -85,7 +95,7 @@ def _encode_value(value: object, out: bytearray, depth: int) -> None:
             raise ParameterError("context data may not contain NaN or infinity")
         out += b"R" + struct.pack(">d", value)
     elif isinstance(value, str):
-        _lv(b"S", value.encode("utf-8"), out)
+        _lv(b"S", utf8(value, "a context data string"), out)
     elif isinstance(value, (bytes, bytearray, memoryview)):
         _lv(b"B", bytes(value), out)
     elif isinstance(value, Mapping):
@@ -93,7 +103,7 @@ def _encode_value(value: object, out: bytearray, depth: int) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ParameterError(f"context data keys must be str, not {type(key).__name__}")
-            items.append((key.encode("utf-8"), item))
+            items.append((utf8(key, "a context data key"), item))
         items.sort(key=lambda pair: pair[0])
         out += b"D" + _U32.pack(len(items))
         for key_bytes, item in items:

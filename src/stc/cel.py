@@ -9,6 +9,9 @@ names, in constant time, so decryption work never depends on the epoch value.
 
 from __future__ import annotations
 
+import threading
+
+from . import _forksafe
 from .errors import ParameterError
 from .kdf import hkdf, u32
 
@@ -37,51 +40,74 @@ def seed_check(root: bytes) -> bytes:
 
 
 class CEL:
-    """Epoch state of one context: the current epoch, its key, and its wear counters."""
+    """Epoch state of one context: the current epoch, its key, and its wear counters.
 
-    __slots__ = ("_epoch", "_key", "_root", "bytes_processed", "operations")
+    Thread-safe: the (epoch, key) pair is one attribute replaced atomically, so a reader
+    never pairs one epoch's number with another's key, and the counters move under a lock.
+    """
+
+    __slots__ = ("__weakref__", "_current", "_lock", "_root", "bytes_processed", "operations")
 
     def __init__(self, root: bytes, epoch: int = 0) -> None:
         self._root = root
-        self._epoch = epoch
-        self._key = epoch_key(root, epoch)
+        self._current = (epoch, epoch_key(root, epoch))
+        self._lock = threading.Lock()
         self.operations = 0
         self.bytes_processed = 0
+        _forksafe.register(self)
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"CEL(epoch={self._epoch}, operations={self.operations})"
+        return f"CEL(epoch={self.epoch}, operations={self.operations})"
+
+    def __reduce__(self) -> "object":
+        raise ParameterError("a CEL holds keys and cannot be pickled or copied")
 
     @property
     def epoch(self) -> int:
         """Current epoch number (recorded in every message's metadata)."""
-        return self._epoch
+        return self._current[0]
 
     @property
     def key(self) -> bytes:
         """The current epoch key (secret; internal use)."""
-        return self._key
+        return self._current[1]
+
+    def current(self) -> tuple[int, bytes]:
+        """The current (epoch, key) pair, read atomically."""
+        return self._current
 
     def key_for(self, epoch: int) -> bytes:
         """The key of any epoch, e.g. the one a message's metadata names."""
-        return self._key if epoch == self._epoch else epoch_key(self._root, epoch)
+        current_epoch, key = self._current
+        return key if epoch == current_epoch else epoch_key(self._root, epoch)
 
     def update(self) -> int:
         """Ratchet to the next epoch, reset the wear counters, return the new epoch."""
-        if self._epoch >= MAX_EPOCH:
-            raise ParameterError("the context is at its last epoch; create a context with a new seed")
-        self._set(self._epoch + 1)
-        return self._epoch
+        with self._lock:
+            epoch = self._current[0]
+            if epoch >= MAX_EPOCH:
+                raise ParameterError("the context is at its last epoch; create a context with a new seed")
+            self._set_locked(epoch + 1, 0, 0)
+            return epoch + 1
 
-    def _set(self, epoch: int, operations: int = 0, bytes_processed: int = 0) -> None:
-        self._key = epoch_key(self._root, epoch)
-        self._epoch = epoch
+    def restore(self, epoch: int, operations: int, bytes_processed: int) -> None:
+        """Set the epoch and wear counters (from saved state)."""
+        with self._lock:
+            self._set_locked(epoch, operations, bytes_processed)
+
+    def _set_locked(self, epoch: int, operations: int, bytes_processed: int) -> None:
+        self._current = (epoch, epoch_key(self._root, epoch))
         self.operations = operations
         self.bytes_processed = bytes_processed
 
     def record(self, nbytes: int) -> None:
         """Count one operation of ``nbytes`` against this epoch's wear budget."""
-        self.operations += 1
-        self.bytes_processed += nbytes
+        with self._lock:
+            self.operations += 1
+            self.bytes_processed += nbytes
 
     @property
     def wear(self) -> float:

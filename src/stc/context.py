@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
-from . import _encoding, cel, entropy, kdf, phe
+from . import _encoding, _forksafe, cel, entropy, kdf, phe
 from ._encoding import ContextData, Password, Seed
 from ._payload import chunk_nonce, payload_key
 from .errors import (
     ContextMismatchError,
     FormatError,
     IntegrityError,
+    KDFLimitError,
     ParameterError,
     StateError,
     WrongPasswordError,
@@ -37,7 +40,10 @@ from .suite import KEY_SIZE, TAG_SIZE, Suite
 RandomSource = Callable[[int], bytes]
 
 _CACHE_ENTRIES = 32
-_STATE_VERSION = 1
+_STATE_VERSION = 2
+_LEGACY_STATE_VERSION = 1
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def check_context_flag(meta: Metadata, context_data: ContextData) -> None:
@@ -54,6 +60,14 @@ class STCContext:
     ``seed`` is an application secret mixed into every key: the same password under
     another seed cannot decrypt.  It is not stretched here (the password is), so the
     outputs of :meth:`hash` and :meth:`derive_key` are only as strong as the seed.
+
+    Thread-safe: one context may be shared by threads (its key cache, epoch and counters
+    are guarded; Argon2id runs one at a time per process).  It cannot be pickled or
+    copied (it holds keys); use :meth:`save_state` and a new context instead.
+
+    New encryptions refuse an Argon2id cost below ``kdf.ENCRYPT_FLOOR`` (the manual's
+    ``lattice_size=64, depth=4``), and decryption refuses headers below the floor of
+    their format version.  ``insecure_allow_weak_kdf=True`` lifts both, for tests only.
     """
 
     def __init__(
@@ -63,18 +77,45 @@ class STCContext:
         lattice_size: int = 128,
         depth: int = 6,
         suite: "Suite | str | int" = Suite.AES_256_GCM,
+        insecure_allow_weak_kdf: bool = False,
     ) -> None:
+        if not isinstance(insecure_allow_weak_kdf, bool):
+            raise ParameterError("insecure_allow_weak_kdf must be a bool")
+        self._weak_ok = insecure_allow_weak_kdf
+        self._kdf = self._checked_cost(lattice_size, depth, ParameterError)
+        self._lattice_size, self._depth = lattice_size, depth
+        self.suite = Suite.parse(suite)
         self._root = cel.seed_root(_encoding.encode_seed(seed))
         self._seed_check = cel.seed_check(self._root)
+        self._state_key = kdf.hkdf(self._root, b"state mac")
         self.cel = cel.CEL(self._root)
-        self._lattice_size, self._depth = lattice_size, depth
-        self._kdf = kdf.KdfParams.from_knobs(lattice_size, depth)
-        self.suite = Suite.parse(suite)
         self._rand: RandomSource = os.urandom
         self._kdf_salt = self._rand(kdf.SALT_SIZE)
         self._cache: OrderedDict[bytes, bytes] = OrderedDict()
         self._cache_secret = secrets.token_bytes(32)
+        self._lock = threading.Lock()
         self.hash_count = 0
+        _forksafe.register(self)
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+
+    def __reduce__(self) -> "object":
+        raise ParameterError(
+            "an STCContext holds keys and cannot be pickled or copied; "
+            "pickle save_state() and create STCContext(seed) again"
+        )
+
+    def _checked_cost(self, lattice_size: int, depth: int, error: type[Exception]) -> kdf.KdfParams:
+        """Map the knobs to an Argon2id cost and refuse one below the encryption floor."""
+        params = kdf.KdfParams.from_knobs(lattice_size, depth)
+        if not self._weak_ok and not params.meets(kdf.ENCRYPT_FLOOR):
+            raise error(
+                f"lattice_size={lattice_size}, depth={depth} gives Argon2id {params.memory_kib // 1024} MiB and "
+                f"{params.passes} pass(es), below the minimum of {kdf.ENCRYPT_FLOOR.describe()} "
+                f"(lattice_size >= 64 and depth >= 4)"
+            )
+        return params
 
     def __repr__(self) -> str:
         return (
@@ -105,14 +146,17 @@ class STCContext:
             b"%d.%d.%d." % (params.memory_kib, params.passes, params.lanes) + salt + password,
             "sha256",
         ).digest()
-        key = self._cache.get(tag)
-        if key is None:
-            key = kdf.argon2id(password, salt, params)
+        with self._lock:
+            key = self._cache.get(tag)
+            if key is not None:
+                self._cache.move_to_end(tag)
+                return key
+        key = kdf.argon2id(password, salt, params)  # outside our lock: it may take seconds
+        with self._lock:
             self._cache[tag] = key
+            self._cache.move_to_end(tag)
             if len(self._cache) > _CACHE_ENTRIES:
                 self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(tag)
         return key
 
     def _randbelow(self, n: int) -> int:
@@ -142,7 +186,7 @@ class STCContext:
         if total > MAX_SLOTS:
             raise ParameterError(f"at most {MAX_SLOTS} passwords can unlock one message")
         encoded_context = _encoding.encode_context(context_data)  # validated before any key work
-        epoch = self.cel.epoch
+        epoch, epoch_key = self.cel.current()
         # Placeholder slots give the header its final shape; the prefix does not depend on them.
         draft = Metadata(
             suite=self.suite,
@@ -157,7 +201,6 @@ class STCContext:
             is_file=is_file,
         )
         dek = self._rand(KEY_SIZE)
-        epoch_key = self.cel.key
         keks = [slot_kek(self._password_key(p, self._kdf_salt, self._kdf), epoch_key, draft.prefix) for p in encoded]
         slots = seal_slots([wrap_key(self.suite, k, dek) for k in keks], total, self._rand, self._randbelow)
         meta = Metadata(
@@ -175,7 +218,17 @@ class STCContext:
         return meta, dek, encoded_context
 
     def _open_header(self, meta: Metadata, password: Password, context_data: ContextData) -> tuple[int, bytes]:
-        """Open the key slots: return (slot index, data key) or raise WrongPasswordError."""
+        """Open the key slots: return (slot index, data key) or raise WrongPasswordError.
+
+        Checks, in order: the header's Argon2id cost against its version's floor
+        (KDFLimitError), the context-data flag (ContextMismatchError), the password.
+        """
+        if not self._weak_ok and not meta.kdf.meets(kdf.V1_DECRYPT_FLOOR):
+            raise KDFLimitError(
+                f"the header asks for Argon2id at {meta.kdf.memory_kib} KiB, {meta.kdf.passes} pass(es) and "
+                f"{meta.kdf.lanes} lanes, below the minimum of {kdf.V1_DECRYPT_FLOOR.describe()}: "
+                f"refused, since such a header makes password guessing cheap"
+            )
         check_context_flag(meta, context_data)
         pw = _encoding.encode_password(password)
         kek = slot_kek(self._password_key(pw, meta.kdf_salt, meta.kdf), self.cel.key_for(meta.epoch), meta.prefix)
@@ -200,7 +253,7 @@ class STCContext:
         ``context_data`` (JSON-like; see docs/format.md) must be given to decrypt.
         """
         if isinstance(data, str):
-            text, payload = True, data.encode("utf-8")
+            text, payload = True, _encoding.utf8(data, "the data")
         elif isinstance(data, (bytes, bytearray, memoryview)):
             text, payload = False, bytes(data)
         else:
@@ -328,16 +381,25 @@ class STCContext:
     # ---- PHE / derivation ------------------------------------------------------------
     def hash(self, data: "str | bytes", *, context_data: ContextData = None) -> bytes:
         """Keyed BLAKE2b-256 of ``data`` under the current epoch (deterministic)."""
-        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-        self.hash_count += 1
+        if isinstance(data, str):
+            raw = _encoding.utf8(data, "the data")
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            raw = bytes(data)
+        else:
+            raise ParameterError(f"data must be str or bytes, not {type(data).__name__}")
+        encoded_context = _encoding.encode_context(context_data)
+        with self._lock:
+            self.hash_count += 1
         self.cel.record(len(raw))
-        return phe.keyed_hash(phe.phe_key(self.cel.key), _encoding.encode_context(context_data), raw)
+        return phe.keyed_hash(phe.phe_key(self.cel.key), encoded_context, raw)
 
     def derive_key(self, length: int = 32, *, purpose: str = "default") -> bytes:
         """A secret key for ``purpose`` under the current epoch (HKDF-SHA256)."""
         if not isinstance(purpose, str):
             raise ParameterError("purpose must be a str")
-        return kdf.hkdf(self.cel.key, b"derive " + purpose.encode("utf-8"), length=length)
+        if isinstance(length, bool) or not isinstance(length, int):
+            raise ParameterError("length must be an integer")
+        return kdf.hkdf(self.cel.key, b"derive " + _encoding.utf8(purpose, "purpose"), length=length)
 
     # ---- health and state --------------------------------------------------------------
     def get_entropy_health(self) -> dict[str, Any]:
@@ -345,16 +407,22 @@ class STCContext:
         return entropy.entropy_health(self.cel.wear, self.cel.operations, self.cel.bytes_processed, self.cel.epoch)
 
     def save_state(self) -> dict[str, Any]:
-        """JSON-ready state (no keys, but treat it as secret: it identifies the seed)."""
-        return {
+        """JSON-ready state, authenticated with a MAC keyed from the seed (docs/format.md §3).
+
+        It holds no key, but treat it as secret: it lets someone test guesses of the seed.
+        """
+        with self._lock:
+            hash_count = self.hash_count
+        epoch, _ = self.cel.current()
+        state: dict[str, Any] = {
             "cel_state": {
                 "version": _STATE_VERSION,
-                "epoch": self.cel.epoch,
+                "epoch": epoch,
                 "operations": self.cel.operations,
                 "bytes_processed": self.cel.bytes_processed,
                 "seed_check": self._seed_check.hex(),
             },
-            "phe_state": {"version": _STATE_VERSION, "hash_count": self.hash_count},
+            "phe_state": {"version": _STATE_VERSION, "hash_count": hash_count},
             "pcf_state": {
                 "version": _STATE_VERSION,
                 "suite": self.suite.label,
@@ -362,56 +430,94 @@ class STCContext:
                 "depth": self._depth,
             },
         }
+        state["cel_state"]["mac"] = self._state_mac(state).hex()
+        return state
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        """Restore a saved state; StateError if malformed or from another seed."""
-        cel_s = _section(state, "cel_state", {"version", "epoch", "operations", "bytes_processed", "seed_check"})
-        phe_s = _section(state, "phe_state", {"version", "hash_count"})
-        pcf_s = _section(state, "pcf_state", {"version", "suite", "lattice_size", "depth"})
-        if set(state) != {"cel_state", "phe_state", "pcf_state"}:
-            raise StateError("state must have exactly the keys cel_state, phe_state, pcf_state")
-        for section in (cel_s, phe_s, pcf_s):
-            if _int(section, "version", 1, 1) != _STATE_VERSION:
-                raise StateError("unsupported state version")
-        check = cel_s["seed_check"]
-        if not isinstance(check, str) or not hmac.compare_digest(check, self._seed_check.hex()):
-            raise StateError("this state belongs to a context with another seed")
+    def _state_mac(self, state: dict[str, Any]) -> bytes:
+        """HMAC-SHA256 over the canonical encoding of the state without its ``mac`` field."""
+        body = {name: {k: v for k, v in section.items() if k != "mac"} for name, section in state.items()}
+        return hmac.new(self._state_key, _encoding.encode_context(body), "sha256").digest()
+
+    def load_state(self, state: dict[str, Any], *, legacy_unauthenticated: bool = False) -> None:
+        """Restore a state from :meth:`save_state`; StateError if malformed, modified or
+        from another seed, and nothing changes then.
+
+        Version-1 states (written before states carried a MAC) are refused unless
+        ``legacy_unauthenticated=True``: nothing can tell whether they were edited.
+        """
+        if not isinstance(state, dict) or set(state) != {"cel_state", "phe_state", "pcf_state"}:
+            raise StateError("state must be a dict with exactly the keys cel_state, phe_state, pcf_state")
+        cel_s = _section(state, "cel_state")
+        version = _int(cel_s, "version", _LEGACY_STATE_VERSION, _STATE_VERSION)
+        mac_keys = {"mac"} if version == _STATE_VERSION else set()
+        _keys(cel_s, "cel_state", {"version", "epoch", "operations", "bytes_processed", "seed_check"} | mac_keys)
+        phe_s = _keys(_section(state, "phe_state"), "phe_state", {"version", "hash_count"})
+        pcf_s = _keys(_section(state, "pcf_state"), "pcf_state", {"version", "suite", "lattice_size", "depth"})
+        if any(_int(section, "version", 0, 255) != version for section in (phe_s, pcf_s)):
+            raise StateError("all sections of a state must have the same version")
         epoch = _int(cel_s, "epoch", 0, cel.MAX_EPOCH)
         ops = _int(cel_s, "operations", 0, 2**63)
         nbytes = _int(cel_s, "bytes_processed", 0, 2**63)
         hashes = _int(phe_s, "hash_count", 0, 2**63)
         lattice = _int(pcf_s, "lattice_size", kdf.MIN_LATTICE, kdf.MAX_LATTICE)
         depth = _int(pcf_s, "depth", kdf.MIN_DEPTH, kdf.MAX_DEPTH)
-        if not isinstance(pcf_s["suite"], str):
+        check, suite_label = cel_s["seed_check"], pcf_s["suite"]
+        if not isinstance(check, str) or not _HEX32.fullmatch(check):
+            raise StateError("cel_state.seed_check must be 32 lower-case hex digits")
+        if not isinstance(suite_label, str):
             raise StateError("pcf_state.suite must be a string")
+        # Every field has its type now, so the canonical encoding under the MAC cannot fail.
+        if not hmac.compare_digest(bytes.fromhex(check), self._seed_check):
+            raise StateError("this state belongs to a context with another seed")
+        if version == _STATE_VERSION:
+            mac = cel_s["mac"]
+            if not isinstance(mac, str) or not _HEX64.fullmatch(mac):
+                raise StateError("cel_state.mac must be 64 lower-case hex digits")
+            try:
+                expected = self._state_mac(state)
+            except ParameterError:
+                raise StateError("the state holds a value that is not valid text") from None
+            if not hmac.compare_digest(bytes.fromhex(mac), expected):
+                raise StateError("the state was modified: its MAC does not match (nothing was loaded)")
+        elif not legacy_unauthenticated:
+            raise StateError(
+                "this is a version-1 state, which carries no MAC, so edits cannot be detected; load it once "
+                "with legacy_unauthenticated=True if you trust it, then save_state() again"
+            )
+        params = self._checked_cost(lattice, depth, StateError)
         try:
-            suite = Suite.parse(pcf_s["suite"])
+            suite = Suite.parse(suite_label)
         except ParameterError as exc:
             raise StateError(f"pcf_state.suite: {exc}") from None
-        # All checks passed: commit atomically.
-        self._kdf = kdf.KdfParams.from_knobs(lattice, depth)
+        # All checks passed: commit.
+        self._kdf = params
         self._lattice_size, self._depth, self.suite = lattice, depth, suite
-        self.cel._set(epoch, ops, nbytes)
-        self.hash_count = hashes
+        self.cel.restore(epoch, ops, nbytes)
+        with self._lock:
+            self.hash_count = hashes
 
 
 def decrypting_context(seed: Seed) -> STCContext:
-    """A context used only to decrypt: the Argon2id cost comes from each header, so the
-    cheapest knobs are given (they would only apply to new messages)."""
-    return STCContext(seed, lattice_size=kdf.MIN_LATTICE, depth=kdf.MIN_DEPTH)
+    """A context used only to decrypt: the Argon2id cost comes from each header (the
+    default knobs cost nothing until something is encrypted)."""
+    return STCContext(seed)
 
 
-def _section(state: object, name: str, keys: set[str]) -> dict[str, Any]:
-    if not isinstance(state, dict) or not isinstance(state.get(name), dict):
-        raise StateError(f"state must be a dict with a dict {name!r}")
-    section: dict[str, Any] = state[name]
+def _section(state: dict[str, Any], name: str) -> dict[str, Any]:
+    section = state[name]
+    if not isinstance(section, dict):
+        raise StateError(f"state[{name!r}] must be a dict")
+    return section
+
+
+def _keys(section: dict[str, Any], name: str, keys: set[str]) -> dict[str, Any]:
     if set(section) != keys:
         raise StateError(f"{name} must have exactly the keys {sorted(keys)}")
     return section
 
 
 def _int(section: dict[str, Any], key: str, low: int, high: int) -> int:
-    value = section[key]
+    value = section.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise StateError(f"{key} must be an integer in [{low}, {high}]")
     return value

@@ -9,7 +9,9 @@ whatever a header says.
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
+import threading
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
@@ -21,7 +23,6 @@ from .errors import KDFLimitError, ParameterError
 LANES = 4
 MIN_LATTICE, MAX_LATTICE = 16, 512
 MIN_DEPTH, MAX_DEPTH = 2, 32
-MIN_MEMORY_KIB = 8 * LANES
 MAX_MEMORY_KIB = 1 << 20  # 1 GiB, what lattice_size=512 asks for
 MAX_PASSES = 16
 MAX_LANES = 16
@@ -54,26 +55,72 @@ class KdfParams:
         return cls(memory_kib=lattice_size * lattice_size * 4, passes=depth // 2)
 
     def check(self) -> None:
-        """Refuse a cost outside the documented limits before anything is allocated."""
+        """Refuse a cost outside what any header may ask, before anything is allocated.
+
+        Checked in this order: lanes in [1, 16], passes in [1, 16], memory in
+        [8 * lanes, 1 GiB] (Argon2's own lower bound is 8 KiB per lane).
+        """
         if not 1 <= self.lanes <= MAX_LANES:
             raise KDFLimitError(f"Argon2 lanes {self.lanes} outside [1, {MAX_LANES}]")
         if not 1 <= self.passes <= MAX_PASSES:
             raise KDFLimitError(f"Argon2 passes {self.passes} outside [1, {MAX_PASSES}]")
-        if not max(MIN_MEMORY_KIB, 8 * self.lanes) <= self.memory_kib <= MAX_MEMORY_KIB:
+        if not 8 * self.lanes <= self.memory_kib <= MAX_MEMORY_KIB:
             raise KDFLimitError(
                 f"Argon2 memory {self.memory_kib} KiB outside [{8 * self.lanes}, {MAX_MEMORY_KIB}] KiB"
             )
 
+    def meets(self, floor: "KdfFloor") -> bool:
+        """True if this cost is at least ``floor`` in memory and passes (and lanes, if fixed)."""
+        return (
+            self.memory_kib >= floor.memory_kib
+            and self.passes >= floor.passes
+            and (floor.lanes is None or self.lanes == floor.lanes)
+        )
+
+
+@dataclass(frozen=True)
+class KdfFloor:
+    """The least Argon2id cost accepted: memory (KiB), passes, and optionally exact lanes."""
+
+    memory_kib: int
+    passes: int
+    lanes: "int | None" = None
+
+    def describe(self) -> str:
+        """Human form, e.g. ``16 MiB and 2 passes``."""
+        lanes = f" with {self.lanes} lanes" if self.lanes is not None else ""
+        return f"{self.memory_kib // 1024} MiB and {self.passes} pass{'es' if self.passes > 1 else ''}{lanes}"
+
+
+#: New encryptions never use less than the manual's fastest preset (``lattice_size=64, depth=4``):
+#: 16 MiB and 2 passes, the scale of OWASP's Argon2id minimum (19 MiB, t=2).
+ENCRYPT_FLOOR = KdfFloor(memory_kib=16 * 1024, passes=2)
+#: Version-1 headers: the least any released writer produced (``lattice_size=16, depth=2``, 4 lanes).
+#: It keeps every released file decrypting while refusing crafted near-free headers.
+V1_DECRYPT_FLOOR = KdfFloor(memory_kib=1024, passes=1, lanes=LANES)
+
+# One Argon2id at a time in this process: concurrent multi-lane calls in cryptography 50 were seen
+# to deadlock or raise MemoryError.  Each call already uses `lanes` threads of its own.
+_ARGON2_LOCK = threading.Lock()
+
+
+def _reset_lock_in_child() -> None:
+    global _ARGON2_LOCK
+    _ARGON2_LOCK = threading.Lock()  # a thread of the parent may have held it at fork time
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_in_child)
+
 
 def argon2id(password: bytes, salt: bytes, params: KdfParams) -> bytes:
-    """RFC 9106 Argon2id, 32-byte output; ``params`` must already be checked."""
-    return Argon2id(
-        salt=salt,
-        length=32,
-        iterations=params.passes,
-        lanes=params.lanes,
-        memory_cost=params.memory_kib,
-    ).derive(password)
+    """RFC 9106 Argon2id, 32-byte output; ``params`` must already be checked.
+
+    Thread-safe: calls are serialised process-wide (see ``_ARGON2_LOCK``).
+    """
+    kdf = Argon2id(salt=salt, length=32, iterations=params.passes, lanes=params.lanes, memory_cost=params.memory_kib)
+    with _ARGON2_LOCK:
+        return kdf.derive(password)
 
 
 def hkdf(ikm: bytes, info: bytes, length: int = 32, salt: bytes | None = None) -> bytes:

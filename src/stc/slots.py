@@ -41,11 +41,18 @@ def seal_slots(
 
 
 def open_slots(suite: Suite, kek: bytes, slots: Sequence[bytes]) -> "tuple[int, bytes] | None":
-    """Try every slot with one kek; return (index, dek) of the first that opens."""
+    """Try every slot with one kek; return (index, dek) of the first that opens.
+
+    Every slot is tried even after one opened, so the work (one AEAD open per slot, all
+    but one failing when the key is right) does not depend on where the real slot sits.
+    """
     aead = suite.aead(kek)
+    found: "tuple[int, bytes] | None" = None
     for index, slot in enumerate(slots):
         try:
-            return index, aead.decrypt(_ZERO_NONCE, slot, None)
+            dek = aead.decrypt(_ZERO_NONCE, slot, None)
         except InvalidTag:
             continue
-    return None
+        if found is None:
+            found = (index, dek)
+    return found

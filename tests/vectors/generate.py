@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE.parents[1] / "src"))
 import stc  # noqa: E402
 from stc.metadata import FIXED_SIZE  # noqa: E402
 
-CHEAP = {"lattice_size": 16, "depth": 2}  # Argon2id 1 MiB, 1 pass: vectors, not security
+CHEAP = {"lattice_size": 16, "depth": 2, "insecure_allow_weak_kdf": True}  # Argon2id 1 MiB, 1 pass: vectors, not security
 
 
 class DeterministicRandom:
