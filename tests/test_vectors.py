@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from generate import FILE_CHUNK, _file_plaintext, build_files, build_frames, build_messages
+from generate import FILE_CHUNK, _file_plaintext, build_files, build_frames, build_frames_v2, build_messages
 
 import stc
 
@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent / "vectors"
 MESSAGES = json.loads((HERE / "messages.json").read_text())
 FILES = json.loads((HERE / "files.json").read_text())
 FRAMES = json.loads((HERE / "frames.json").read_text())
+FRAMES_V2 = json.loads((HERE / "frames_v2.json").read_text())
 
 
 def _value(v: Any) -> Any:
@@ -27,6 +28,7 @@ def test_vectors_are_what_the_code_writes() -> None:
     assert build_messages() == MESSAGES
     assert build_files() == FILES["vectors"]
     assert build_frames() == FRAMES["vectors"]
+    assert build_frames_v2() == FRAMES_V2["vectors"]
 
 
 def test_vector_names_cover_outcomes() -> None:
@@ -71,10 +73,11 @@ def test_file_vector(vec: dict[str, Any], tmp_path: Path) -> None:
     assert FILES["chunk_size"] == FILE_CHUNK
 
 
-@pytest.mark.parametrize("vec", FRAMES["vectors"], ids=[v["name"] for v in FRAMES["vectors"]])
-def test_frame_vector(vec: dict[str, Any]) -> None:
-    rx = stc.StreamingContext(FRAMES["seed"])
-    by_name = {v["name"]: v for v in FRAMES["vectors"]}
+def _frame_case(table: dict[str, Any], vec: dict[str, Any]) -> None:
+    depth = vec.get("depth")
+    rx = stc.StreamingContext(table["seed"], suite=vec.get("suite", "aes-256-gcm"), role=vec.get("role"),
+                              **({"initial_depth": depth, "max_depth": depth} if depth else {}))
+    by_name = {v["name"]: v for v in table["vectors"]}
     for earlier in vec["after"]:
         rx.decrypt_chunk(bytes.fromhex(by_name[earlier]["header"]), bytes.fromhex(by_name[earlier]["payload"]))
     call = lambda: rx.decrypt_chunk(bytes.fromhex(vec["header"]), bytes.fromhex(vec["payload"]))  # noqa: E731
@@ -83,3 +86,14 @@ def test_frame_vector(vec: dict[str, Any]) -> None:
     else:
         with pytest.raises(getattr(stc.errors, vec["expect"])):
             call()
+
+
+@pytest.mark.parametrize("vec", FRAMES["vectors"], ids=[v["name"] for v in FRAMES["vectors"]])
+def test_frame_vector_v1(vec: dict[str, Any]) -> None:
+    assert vec["header"][:2] in ("01", "03") or vec["name"] == "fail_short_header"
+    _frame_case(FRAMES, vec)
+
+
+@pytest.mark.parametrize("vec", FRAMES_V2["vectors"], ids=[v["name"] for v in FRAMES_V2["vectors"]])
+def test_frame_vector_v2(vec: dict[str, Any]) -> None:
+    _frame_case(FRAMES_V2, vec)

@@ -10,6 +10,7 @@ names, in constant time, so decryption work never depends on the epoch value.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from . import _forksafe
 from .errors import ParameterError
@@ -62,7 +63,7 @@ class CEL:
     def __repr__(self) -> str:
         return f"CEL(epoch={self.epoch}, operations={self.operations})"
 
-    def __reduce__(self) -> "object":
+    def __reduce__(self) -> "str | tuple[Any, ...]":
         raise ParameterError("a CEL holds keys and cannot be pickled or copied")
 
     @property

@@ -100,7 +100,7 @@ class STCContext:
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
 
-    def __reduce__(self) -> "object":
+    def __reduce__(self) -> "str | tuple[Any, ...]":
         raise ParameterError(
             "an STCContext holds keys and cannot be pickled or copied; "
             "pickle save_state() and create STCContext(seed) again"

@@ -9,6 +9,7 @@ whatever a header says.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import struct
 import threading
@@ -128,6 +129,15 @@ def hkdf(ikm: bytes, info: bytes, length: int = 32, salt: bytes | None = None) -
     if not 1 <= length <= HKDF_MAX:
         raise ParameterError(f"derived key length must be in [1, {HKDF_MAX}] bytes; got {length}")
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=PROTOCOL + info).derive(ikm)
+
+
+def hkdf_expand(prk: bytes, info: bytes) -> bytes:
+    """HKDF-Expand (RFC 5869 §2.3) for one 32-byte block: ``HMAC-SHA256(prk, PROTOCOL || info || 0x01)``.
+
+    Only for a ``prk`` that is already a uniformly random 32-byte key (RFC 5869 §3.3 allows
+    skipping Extract then); about twice as fast as :func:`hkdf`, for per-packet paths.
+    """
+    return hmac.digest(prk, PROTOCOL + info + b"\x01", hashlib.sha256)
 
 
 def u32(value: int) -> bytes:

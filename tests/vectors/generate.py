@@ -21,7 +21,8 @@ sys.path.insert(0, str(HERE.parents[1] / "src"))
 import stc  # noqa: E402
 from stc.metadata import FIXED_SIZE  # noqa: E402
 
-CHEAP = {"lattice_size": 16, "depth": 2, "insecure_allow_weak_kdf": True}  # Argon2id 1 MiB, 1 pass: vectors, not security
+# Argon2id 1 MiB, 1 pass: vectors, not security (release 0.1 could write this cost; it still decrypts)
+CHEAP = {"lattice_size": 16, "depth": 2, "insecure_allow_weak_kdf": True}
 
 
 class DeterministicRandom:
@@ -169,49 +170,107 @@ def build_files() -> list[dict[str, Any]]:
 FRAME_SEED = "session_abc123"
 
 
-def frame_sender(sender_id: bytes, **kwargs: Any) -> Any:
-    """A StreamingContext whose sender id is fixed (the only randomness a sender uses)."""
-    from stc.p2p import StreamingContext, _Epoch, _Sender
+def v1_frame(sender_id: bytes, epoch: int, seq: int, data: bytes) -> tuple[bytes, bytes]:
+    """A version-1 frame (header, payload), sealed as release 0.1 did (its senders are gone)."""
+    from stc.p2p import frame, keys
 
-    ctx = StreamingContext(FRAME_SEED, **kwargs)
-    ctx._send = _Sender(sender_id, _Epoch(ctx.suite, ctx._chain0(sender_id), ctx.key_schedule_size))
+    ctx = stc.StreamingContext(FRAME_SEED)
+    chain = keys.chain0(ctx._root, sender_id)
+    for _ in range(epoch):
+        chain = keys.next_chain(chain)
+    aead = keys.frame_aead_v1(ctx.suite, chain)
+    multi = len(data) > ctx.optimal_chunk_size
+    hb = frame.HEADER.pack(1, int(multi), sender_id, epoch, seq)
+    if multi:
+        return hb, ctx._seal_multi(aead, hb, seq, data)
+    return hb, aead.encrypt(seq.to_bytes(4, "big") + b"\x00\x00\x00\x00\x01\x00\x00\x00", data, hb)
+
+
+def v2_sender(sender_id: bytes, **kwargs: Any) -> stc.StreamingContext:
+    """A StreamingContext whose sender id is fixed (the only randomness a sender uses)."""
+    ctx = stc.StreamingContext(FRAME_SEED, **kwargs)
+    ctx._pool = sender_id
+    ctx._send = ctx._new_sender()
     return ctx
 
 
+class _FrameVectors:
+    def __init__(self) -> None:
+        self.out: list[dict[str, Any]] = []
+
+    def add(self, name: str, header: bytes, payload: bytes, expect: str, plaintext: bytes = b"",
+            after: "list[str] | None" = None, **extra: Any) -> None:
+        self.out.append({"name": name, "header": header.hex(), "payload": payload.hex(),
+                         "plaintext": plaintext.hex(), "expect": expect, "after": after or [], **extra})
+
+    def tampered(self, hb: bytes, p0: bytes, hm: bytes, p1: bytes, unknown_version: int) -> None:
+        """The fail_* vectors both versions share, from one single-chunk and one multi-chunk frame."""
+        add = self.add
+        add("fail_replayed", hb, p0, "ReplayError", after=["good_single_chunk"])
+        add("fail_flipped_header_sequence", hb[:15] + bytes([hb[15] ^ 1]), p0, "IntegrityError")
+        add("fail_flipped_sender_id", hb[:2] + bytes([hb[2] ^ 1]) + hb[3:], p0, "IntegrityError")
+        add("fail_flags_claim_multi", hb[:1] + b"\x01" + hb[2:], p0, "IntegrityError")
+        add(f"fail_header_version_{unknown_version}", bytes([unknown_version]) + hb[1:], p0, "FormatError")
+        add("fail_unknown_flags", hb[:1] + b"\x80" + hb[2:], p0, "FormatError")
+        add("fail_short_header", hb[:15], p0, "FormatError")
+        add("fail_bad_tag", hb, p0[:-1] + bytes([p0[-1] ^ 1]), "IntegrityError")
+        add("fail_truncated_payload", hb, p0[:-16], "IntegrityError")
+        add("fail_multi_dropped_last_subchunk", hm, p1[: 4 + 8192 + 16 + 8192 + 16], "IntegrityError")
+        add("fail_multi_swapped_subchunks", hm, p1[:4] + p1[4 + 8208 : 4 + 2 * 8208] + p1[4 : 4 + 8208]
+            + p1[4 + 2 * 8208 :], "IntegrityError")
+        add("fail_multi_bad_subchunk_size", hm, b"\x00\x00\x10\x00" + p1[4:], "IntegrityError")
+
+
 def build_frames() -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+    """Version-1 frames (frames.json): what release 0.1 senders wrote; receivers still read them."""
+    v = _FrameVectors()
+    sender = bytes.fromhex("0102030405060708")
+    single = b"frame zero " * 10
+    hb, p0 = v1_frame(sender, 0, 0, single)
+    v.add("good_single_chunk", hb, p0, "ok", single)
+    multi = hashlib.shake_256(b"multi").digest(20000)
+    hm, p1 = v1_frame(sender, 0, 1, multi)
+    v.add("good_multi_chunk", hm, p1, "ok", multi)
+    he, pe = v1_frame(bytes.fromhex("a1a2a3a4a5a6a7a8"), 2, 0, b"e" * 700)
+    v.add("good_epoch_2", he, pe, "ok", b"e" * 700)
+    v.tampered(hb, p0, hm, p1, unknown_version=3)
+    return v.out
 
-    def add(name: str, header: bytes, payload: bytes, expect: str, plaintext: bytes = b"",
-            after: "list[str] | None" = None) -> None:
-        out.append({"name": name, "header": header.hex(), "payload": payload.hex(),
-                    "plaintext": plaintext.hex(), "expect": expect, "after": after or []})
 
-    tx = frame_sender(bytes.fromhex("0102030405060708"))
+def build_frames_v2() -> list[dict[str, Any]]:
+    """Version-2 frames (frames_v2.json): what this release writes."""
+    from stc.p2p import frame, keys
+
+    v = _FrameVectors()
+    tx = v2_sender(bytes.fromhex("0102030405060708"))
     single = b"frame zero " * 10
     h0, p0 = tx.encrypt_chunk(single)
-    add("good_single_chunk", h0.to_bytes(), p0, "ok", single)
+    v.add("good_single_chunk", h0.to_bytes(), p0, "ok", single)
     multi = hashlib.shake_256(b"multi").digest(20000)
     h1, p1 = tx.encrypt_chunk(multi)
-    add("good_multi_chunk", h1.to_bytes(), p1, "ok", multi)
-    rot = frame_sender(bytes.fromhex("a1a2a3a4a5a6a7a8"), key_rotation_mb=0.001)
+    v.add("good_multi_chunk", h1.to_bytes(), p1, "ok", multi)
+    rot = v2_sender(bytes.fromhex("a1a2a3a4a5a6a7a8"), key_rotation_mb=0.001)
     frames = [rot.encrypt_chunk(b"e" * 700) for _ in range(3)]
-    add("good_epoch_1", frames[2][0].to_bytes(), frames[2][1], "ok", b"e" * 700)
+    v.add("good_epoch_2", frames[2][0].to_bytes(), frames[2][1], "ok", b"e" * 700)
+    # A late joiner: epoch 0x1234 of a fresh sender, sealed straight from the epoch tree.
+    late_id, late_epoch, late_text = bytes.fromhex("b1b2b3b4b5b6b7b8"), 0x1234, b"joined late"
+    leaf = keys.epoch_leaf(keys.sender_root(tx._root, late_id), late_epoch)
+    hl = frame.HEADER.pack(2, 0, late_id, late_epoch, 7)
+    v.add("good_epoch_4660_late_joiner", hl, keys.frame_aead_v2(tx.suite, leaf).encrypt(
+        b"\x00\x00\x00\x07\x00\x00\x00\x00\x01\x00\x00\x00", late_text, hl), "ok", late_text)
+    cc = v2_sender(bytes.fromhex("c1c2c3c4c5c6c7c8"), suite="chacha20-poly1305")
+    hc, pc = cc.encrypt_chunk(b"chacha frame")
+    v.add("good_chacha20", hc.to_bytes(), pc, "ok", b"chacha frame", suite="chacha20-poly1305")
+    init = v2_sender(bytes.fromhex("0102030405060708"), role="initiator")
+    hi, pi = init.encrypt_chunk(b"from the initiator")
+    v.add("good_responder_hears_initiator", hi.to_bytes(), pi, "ok", b"from the initiator", role="responder")
+    v.add("fail_reflected_to_initiator", hi.to_bytes(), pi, "ReplayError", role="initiator")
     hb = h0.to_bytes()
-    add("fail_replayed", hb, p0, "ReplayError", after=["good_single_chunk"])
-    add("fail_flipped_header_sequence", hb[:15] + bytes([hb[15] ^ 1]), p0, "IntegrityError")
-    add("fail_flipped_sender_id", hb[:2] + bytes([hb[2] ^ 1]) + hb[3:], p0, "IntegrityError")
-    add("fail_flags_claim_multi", hb[:1] + b"\x01" + hb[2:], p0, "IntegrityError")
-    add("fail_header_version_2", b"\x02" + hb[1:], p0, "FormatError")
-    add("fail_unknown_flags", hb[:1] + b"\x80" + hb[2:], p0, "FormatError")
-    add("fail_short_header", hb[:15], p0, "FormatError")
-    add("fail_bad_tag", hb, p0[:-1] + bytes([p0[-1] ^ 1]), "IntegrityError")
-    add("fail_truncated_payload", hb, p0[:-16], "IntegrityError")
-    hm = h1.to_bytes()
-    add("fail_multi_dropped_last_subchunk", hm, p1[: 4 + 8192 + 16 + 8192 + 16], "IntegrityError")
-    add("fail_multi_swapped_subchunks", hm, p1[:4] + p1[4 + 8208 : 4 + 2 * 8208] + p1[4 : 4 + 8208]
-        + p1[4 + 2 * 8208 :], "IntegrityError")
-    add("fail_multi_bad_subchunk_size", hm, b"\x00\x00\x10\x00" + p1[4:], "IntegrityError")
-    return out
+    v.add("fail_v2_header_on_v1_payload", b"\x01" + hb[1:], p0, "IntegrityError")
+    v.add("fail_retired_epoch", frames[0][0].to_bytes(), frames[0][1], "ReplayError",
+          after=["good_epoch_2"], depth=1)
+    v.tampered(hb, p0, h1.to_bytes(), p1, unknown_version=3)
+    return v.out
 
 
 def main() -> None:
@@ -221,6 +280,8 @@ def main() -> None:
     (HERE / "files.json").write_text(json.dumps(files, indent=1) + "\n")
     frames = {"seed": FRAME_SEED, "vectors": build_frames()}
     (HERE / "frames.json").write_text(json.dumps(frames, indent=1) + "\n")
+    frames_v2 = {"seed": FRAME_SEED, "vectors": build_frames_v2()}
+    (HERE / "frames_v2.json").write_text(json.dumps(frames_v2, indent=1) + "\n")
 
 
 if __name__ == "__main__":

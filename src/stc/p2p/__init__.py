@@ -1,0 +1,36 @@
+"""Real-time P2P frames: wire format (:mod:`.frame`), key schedules (:mod:`.keys`), replay
+state (:mod:`.replay`) and the manual's :class:`StreamingContext` (:mod:`.context`)."""
+
+from __future__ import annotations
+
+from .context import V1_MAX_EPOCH_JUMP, StreamingContext
+from .frame import (
+    FLAG_MULTI,
+    FLAG_SINGLE,
+    HEADER_SIZE,
+    HEADER_VERSION,
+    MAX_EPOCH,
+    MAX_SEQUENCE,
+    STREAM_METADATA_SIZE,
+    ChunkHeader,
+    StreamParameters,
+)
+from .keys import session_root
+from .replay import MAX_RETIRED, MAX_SENDERS
+
+__all__ = [
+    "FLAG_MULTI",
+    "FLAG_SINGLE",
+    "HEADER_SIZE",
+    "HEADER_VERSION",
+    "MAX_EPOCH",
+    "MAX_RETIRED",
+    "MAX_SENDERS",
+    "MAX_SEQUENCE",
+    "STREAM_METADATA_SIZE",
+    "V1_MAX_EPOCH_JUMP",
+    "ChunkHeader",
+    "StreamParameters",
+    "StreamingContext",
+    "session_root",
+]

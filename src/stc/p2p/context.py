@@ -1,0 +1,468 @@
+"""StreamingContext: authenticated, replay-safe real-time frames (the manual's P2P API).
+
+Every frame is AEAD-sealed with its fixed 16-byte header as associated data.  Keys: a
+session root from the seed; per sender (a random 64-bit id in every header) an epoch tree
+(version 2, :mod:`.keys`); nonces are (sequence, sub-chunk index, last flag), unique per
+sender and epoch.  The receiver keeps, per sender and retained epoch, an RFC 6479-style
+window, and remembers senders it forgot (:mod:`.replay`).  Nothing about a sender is
+stored until one of its frames authenticates.
+
+Threads and fork (docs/design.md, "Threads, fork and late joiners"): a sequence number is
+reserved under a lock before sealing, a frame is accepted under a lock that checks and
+commits its window bit together, and a forked child draws a new sender id (and fresh
+randomness) before it can seal.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+
+from .. import _forksafe
+from .._encoding import Seed
+from ..errors import FormatError, IntegrityError, ParameterError, ReplayError
+from ..suite import AEAD, TAG_SIZE, Suite
+from . import keys, replay
+from .frame import (
+    FLAG_MULTI,
+    FLAG_SINGLE,
+    HEADER,
+    HEADER_VERSION,
+    MAX_DEPTH,
+    MAX_EPOCH,
+    MAX_SEQUENCE,
+    MAX_SUBCHUNK,
+    MAX_WINDOW,
+    MIN_SUBCHUNK,
+    MIN_WINDOW,
+    SENDER_ID_SIZE,
+    ChunkHeader,
+    StreamParameters,
+    make_header,
+)
+
+#: Most epochs a version-1 frame may be ahead of the newest known (from 0 for a new sender):
+#: each step is one HKDF, so this bounds the unauthenticated work of a forged v1 header.
+V1_MAX_EPOCH_JUMP = 4
+#: ``role=`` values and the top bit of the sender id each one writes.
+ROLES: dict["str | None", "int | None"] = {None: None, "initiator": 0, "responder": 1}
+
+_NONCE = struct.Struct(">IIB3x")
+_nonce = _NONCE.pack
+_now = time.perf_counter
+_U32 = struct.Struct(">I")
+
+
+class _Epoch:
+    """One epoch of one sender as a receiver knows it: frame AEAD, window, v1 chain link."""
+
+    __slots__ = ("aead", "chain", "window")
+
+    def __init__(self, aead: AEAD, window: int, chain: bytes = b"") -> None:
+        self.aead, self.chain, self.window = aead, chain, replay.Window(window)
+
+
+class _Peer:
+    """A sender this receiver tracks: frame version, v2 tree root, retained epochs, floor."""
+
+    __slots__ = ("epochs", "floor", "newest", "root", "version")
+
+    def __init__(self, version: int, root: bytes, floor: int) -> None:
+        self.version, self.root, self.floor, self.newest = version, root, floor, -1
+        self.epochs: dict[int, _Epoch] = {}
+
+
+class _Pending:
+    """Keys derived for a frame, stored only once it authenticates."""
+
+    __slots__ = ("links", "root")
+
+    def __init__(self, root: bytes, links: dict[int, _Epoch]) -> None:
+        self.root, self.links = root, links
+
+
+class _Sender:
+    """Our outgoing stream: id, epoch frontier, current epoch and AEAD, next sequence, bytes used."""
+
+    __slots__ = ("aead", "epoch", "frontier", "id", "seq", "used")
+
+    def __init__(self, sender_id: bytes, frontier: keys.EpochFrontier, epoch: int, aead: AEAD) -> None:
+        self.id, self.frontier, self.epoch, self.aead, self.seq, self.used = sender_id, frontier, epoch, aead, 0, 0
+
+
+class StreamingContext:
+    """Encrypt and decrypt real-time frames; one context can both send and receive.
+
+    Two contexts made from the same seed interoperate.  A seed given as text is
+    stretched once with Argon2id (about 20 ms here); still, a guessable seed can be
+    brute-forced offline from one captured frame: use :class:`stc.handshake.KeyExchange`
+    or 32 random bytes.
+
+    ``role`` separates the two directions of a two-party session: "initiator" and
+    "responder" (as :meth:`KeyExchange.streaming_context` sets them) write sender ids
+    whose top bit is 0 or 1 and refuse frames from their own side, so a frame reflected
+    back to its sender is refused.  Without a role (the manual's examples, groups) every
+    sender of the session is accepted, this context's own frames included.
+
+    Thread-safe: threads may share a context for sending and receiving.  After
+    ``os.fork()`` the child sends under a new sender id.  It cannot be pickled or copied.
+    """
+
+    def __init__(
+        self,
+        seed: Seed,
+        optimal_chunk_size: int = 8192,
+        enable_adaptive_chunking: bool = True,
+        initial_depth: int = 2,
+        max_depth: int = 6,
+        key_schedule_size: int = 256,
+        entropy_pool_size: int = 1024,
+        key_rotation_mb: float = 10,
+        *,
+        suite: "Suite | str | int" = Suite.AES_256_GCM,
+        role: "str | None" = None,
+    ) -> None:
+        _check_int("optimal_chunk_size", optimal_chunk_size, MIN_SUBCHUNK, MAX_SUBCHUNK)
+        _check_int("max_depth", max_depth, 1, MAX_DEPTH)
+        _check_int("initial_depth", initial_depth, 1, max_depth)
+        _check_int("key_schedule_size", key_schedule_size, MIN_WINDOW, MAX_WINDOW)
+        _check_int("entropy_pool_size", entropy_pool_size, 8, 1 << 20)
+        if isinstance(key_rotation_mb, bool) or not isinstance(key_rotation_mb, (int, float)) \
+                or not 0 < key_rotation_mb <= 1 << 20:
+            raise ParameterError(f"key_rotation_mb must be a number in (0, {1 << 20}]; got {key_rotation_mb!r}")
+        if not isinstance(enable_adaptive_chunking, bool):
+            raise ParameterError("enable_adaptive_chunking must be a bool")
+        if not isinstance(role, (str, type(None))) or role not in ROLES:
+            raise ParameterError("role must be None, 'initiator' or 'responder'")
+        self.suite = Suite.parse(suite)
+        self.optimal_chunk_size = optimal_chunk_size
+        self.enable_adaptive_chunking = enable_adaptive_chunking
+        self.initial_depth, self.max_depth = initial_depth, max_depth
+        self.key_schedule_size = key_schedule_size
+        self.entropy_pool_size = entropy_pool_size
+        self.key_rotation_mb = key_rotation_mb
+        self.role = role
+        self._role_bit = ROLES[role]
+        self._rotation_bytes = int(key_rotation_mb * (1 << 20))
+        self._root = keys.session_root(seed)
+        self._pool = b""
+        self._own_ids: set[bytes] = set()
+        self._send_lock = threading.Lock()
+        self._recv_lock = threading.Lock()
+        self._stats = dict.fromkeys(("key_rotations", "frames_rejected", "replays_rejected", "epochs_seen"), 0)
+        self._send = self._new_sender()
+        self._peers: OrderedDict[bytes, _Peer] = OrderedDict()
+        self._retired = replay.RetiredSenders()
+        self.subchunks_created = 0
+        self._enc_count = self._dec_count = self._enc_bytes = self._dec_bytes = 0
+        self._enc_time = self._dec_time = 0.0
+        _forksafe.register(self)
+
+    def __repr__(self) -> str:
+        return (f"StreamingContext(sender_id={self._send.id.hex()}, epoch={self._send.epoch}, "
+                f"optimal_chunk_size={self.optimal_chunk_size}, window={self.key_schedule_size})")
+
+    def __reduce__(self) -> "str | tuple[Any, ...]":
+        raise ParameterError("a StreamingContext holds keys and a sender's sequence; it cannot be pickled or copied")
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: fresh locks, no inherited randomness, a new sender id."""
+        self._send_lock = threading.Lock()
+        self._recv_lock = threading.Lock()
+        self._pool = b""
+        self._send = self._new_sender()
+
+    # ---- keys (the send lock is held, or the context is being built) ------------------------
+    def _random(self, n: int) -> bytes:
+        """OS randomness, buffered in a pool of entropy_pool_size bytes (emptied in a forked child)."""
+        if len(self._pool) < n:
+            self._pool = os.urandom(max(n, self.entropy_pool_size))
+        out, self._pool = self._pool[:n], self._pool[n:]
+        return out
+
+    def _new_sender(self) -> _Sender:
+        while True:
+            raw = bytearray(self._random(SENDER_ID_SIZE))
+            if self._role_bit is not None:
+                raw[0] = (raw[0] & 0x7F) | (self._role_bit << 7)
+            sender_id = bytes(raw)
+            if sender_id not in self._own_ids:
+                break
+        self._own_ids.add(sender_id)
+        frontier = keys.EpochFrontier(keys.sender_root(self._root, sender_id))
+        first = frontier.next_leaf()
+        assert first is not None  # a new tree has every epoch ahead of it
+        epoch, leaf = first
+        return _Sender(sender_id, frontier, epoch, keys.frame_aead_v2(self.suite, leaf))
+
+    def _rotate_locked(self) -> _Sender:
+        """Advance our sending epoch (the old leaf cannot be recomputed from what is kept);
+        after the last epoch a fresh sender id starts a new tree."""
+        s = self._send
+        nxt = s.frontier.next_leaf() if s.epoch < MAX_EPOCH else None
+        if nxt is None:
+            self._send = s = self._new_sender()
+        else:
+            s.epoch, leaf = nxt
+            s.aead, s.seq, s.used = keys.frame_aead_v2(self.suite, leaf), 0, 0
+        self._stats["key_rotations"] += 1
+        return s
+
+    @property
+    def cel_depth(self) -> int:
+        """Retired epochs a receiver keeps per sender: initial_depth, growing by one per
+        epoch seen, up to max_depth."""
+        return min(self.max_depth, self.initial_depth + self._stats["epochs_seen"] + self._stats["key_rotations"])
+
+    # ---- sending ----------------------------------------------------------------------------
+    def encrypt_chunk(self, data: "bytes | bytearray | memoryview") -> tuple[ChunkHeader, bytes]:
+        """Seal one frame; returns its header and the sealed payload (send both).
+
+        The sequence number is reserved atomically before sealing, so threads sharing
+        this context never seal two frames under one (key, nonce).
+        """
+        started = _now()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise ParameterError(f"frame data must be bytes, not {type(data).__name__}")
+        n = data.nbytes if isinstance(data, memoryview) else len(data)
+        lock = self._send_lock
+        lock.acquire()
+        try:
+            s = self._send
+            if (s.used and s.used + n > self._rotation_bytes) or s.seq > MAX_SEQUENCE:
+                s = self._rotate_locked()
+            seq = s.seq
+            s.seq = seq + 1
+            s.used += n
+            aead, sender_id, epoch = s.aead, s.id, s.epoch
+            self._enc_count += 1
+            self._enc_bytes += n
+        finally:
+            lock.release()
+        multi = self.enable_adaptive_chunking and n > self.optimal_chunk_size
+        flags = FLAG_MULTI if multi else FLAG_SINGLE
+        hb = HEADER.pack(HEADER_VERSION, flags, sender_id, epoch, seq)
+        header = make_header(HEADER_VERSION, flags, sender_id, epoch, seq, hb)
+        body = self._seal_multi(aead, hb, seq, data) if multi else aead.encrypt(_nonce(seq, 0, 1), data, hb)
+        self._enc_time += _now() - started
+        return header, body
+
+    def _seal_multi(self, aead: AEAD, header: bytes, seq: int, data: "bytes | bytearray | memoryview") -> bytes:
+        """u32 sub-chunk size, then each sub-chunk sealed with its index and a last flag."""
+        size = self.optimal_chunk_size
+        src = memoryview(data).cast("B")
+        n = len(src)
+        count = -(-n // size)
+        out = bytearray(4 + n + TAG_SIZE * count)
+        _U32.pack_into(out, 0, size)
+        aad = header + out[:4]
+        dst = memoryview(out)
+        pos = 4
+        for i in range(count):
+            part = src[i * size : (i + 1) * size]
+            end = pos + len(part) + TAG_SIZE
+            aead.encrypt_into(_NONCE.pack(seq, i, i == count - 1), part, aad, dst[pos:end])
+            pos = end
+        self.subchunks_created += count
+        return bytes(out)
+
+    # ---- receiving --------------------------------------------------------------------------
+    def decrypt_chunk(self, header: "ChunkHeader | bytes", encrypted: bytes) -> bytes:
+        """Authenticate and open one frame, or raise: ReplayError (duplicate, too old, from a
+        retired epoch or forgotten sender, or reflected), IntegrityError (tampered, wrong
+        seed), FormatError (malformed).  A frame is accepted at most once, also under threads."""
+        started = _now()
+        try:
+            if not isinstance(header, ChunkHeader):
+                header = ChunkHeader.from_bytes(header)
+            sender_id, epoch, seq = header.sender_id, header.epoch, header.sequence
+            if self._role_bit is not None and sender_id[0] >> 7 == self._role_bit:
+                raise ReplayError(f"the frame was sent by this session's {self.role} side (a reflected frame)")
+            peer = self._peers.get(sender_id)
+            key = peer.epochs.get(epoch) if peer is not None else None
+            pending = None
+            if key is None:
+                key, pending = self._derive(peer, header)
+            elif seq <= key.window.highest:
+                key.window.check(seq)  # early refusal; checked again with the commit
+            hb = header.__dict__.get("_wire") or header.to_bytes()  # parsed/sealed headers carry it
+            try:
+                if header.flags == FLAG_MULTI:
+                    plain = self._open_multi(key.aead, hb, seq, encrypted)
+                else:
+                    plain = key.aead.decrypt(_nonce(seq, 0, 1), encrypted, hb)
+            except InvalidTag:
+                raise IntegrityError(
+                    "frame did not authenticate: tampered, truncated, or sealed under another seed"
+                ) from None
+            except TypeError:
+                raise FormatError("frame payload must be bytes") from None
+            lock = self._recv_lock
+            lock.acquire()
+            try:
+                self._commit_locked(header, key, pending)
+                self._dec_count += 1
+                self._dec_bytes += len(plain)
+            finally:
+                lock.release()
+        except ReplayError:
+            self._count_rejection(replay_error=True)
+            raise
+        except (IntegrityError, FormatError):
+            self._count_rejection(replay_error=False)
+            raise
+        self._dec_time += _now() - started
+        return plain
+
+    def _count_rejection(self, *, replay_error: bool) -> None:
+        with self._recv_lock:
+            self._stats["frames_rejected"] += 1
+            if replay_error:
+                self._stats["replays_rejected"] += 1
+
+    def _derive(self, peer: "_Peer | None", header: ChunkHeader) -> tuple[_Epoch, _Pending]:
+        """The key of a frame's epoch, derived without storing anything.  Bounded work: four
+        HKDF-Expand calls for version 2, at most V1_MAX_EPOCH_JUMP + 2 HKDFs for version 1."""
+        sender_id, target, version = header.sender_id, header.epoch, header.version
+        window = self.key_schedule_size
+        if peer is not None:
+            if peer.version != version:
+                raise IntegrityError(f"sender switched from frame version {peer.version} to {version}")
+            if target < peer.floor:
+                raise ReplayError(f"frame is from retired epoch {target}; its replay state was erased")
+        else:
+            floor = self._retired.floor(sender_id)
+            if target < floor:
+                raise ReplayError(
+                    f"this receiver forgot the sender, which had reached epoch {floor - 1}; "
+                    "only its later epochs are accepted now"
+                )
+        if version == HEADER_VERSION:
+            root = peer.root if peer is not None else keys.sender_root(self._root, sender_id)
+            key = _Epoch(keys.frame_aead_v2(self.suite, keys.epoch_leaf(root, target)), window)
+            return key, _Pending(root, {target: key})
+        # Version 1: walk the hash chain forward from the newest link known (or from link 0).
+        if peer is not None and peer.newest >= 0:
+            base, chain = peer.newest, peer.epochs[peer.newest].chain
+        else:
+            base, chain = 0, keys.chain0(self._root, sender_id)
+        if target - base > V1_MAX_EPOCH_JUMP or target < base:
+            raise IntegrityError(
+                f"version-1 frame epoch {target} is too far from the newest known ({base}); "
+                f"version-1 receivers follow at most {V1_MAX_EPOCH_JUMP} epochs at a time"
+            )
+        keep_from = target - self.cel_depth
+        links: dict[int, _Epoch] = {}
+        for epoch in range(base, target + 1):
+            if epoch > base:
+                chain = keys.next_chain(chain)
+            if epoch >= keep_from and (peer is None or epoch > base):
+                links[epoch] = _Epoch(keys.frame_aead_v1(self.suite, chain), window, chain)
+        return links[target], _Pending(b"", links)
+
+    def _commit_locked(self, header: ChunkHeader, key: _Epoch, pending: "_Pending | None") -> None:
+        """Record an authenticated frame (receive lock held): its sender and epoch if new,
+        retired epochs erased, and its window bit, checked and set together."""
+        sender_id, epoch, seq = header.sender_id, header.epoch, header.sequence
+        peer = self._peers.get(sender_id)
+        if peer is None:
+            if pending is None:  # forgotten by another thread since it was looked up
+                raise ReplayError("this receiver forgot the sender while the frame was being opened")
+            floor = self._retired.floor(sender_id)
+            if epoch < floor:
+                raise ReplayError("this receiver forgot the sender; only its later epochs are accepted now")
+            if len(self._peers) >= replay.MAX_SENDERS and self._retired.full:
+                raise ReplayError(
+                    f"this session has seen too many senders ({replay.MAX_RETIRED} forgotten); start a new session"
+                )
+            peer = _Peer(header.version, pending.root, max(floor, min(pending.links)))
+            self._peers[sender_id] = peer
+            self._retired.readmit(sender_id)
+            if len(self._peers) > replay.MAX_SENDERS:
+                old_id, old = self._peers.popitem(last=False)
+                self._retired.retire(old_id, old.newest)
+        else:
+            self._peers.move_to_end(sender_id)
+        known = peer.epochs.get(epoch)
+        if known is not None:
+            key = known  # the same key; another thread may have stored it first
+        elif epoch < peer.floor:
+            raise ReplayError(f"frame is from retired epoch {epoch}; its replay state was erased")
+        else:
+            assert pending is not None  # an epoch not stored was derived
+            for link_epoch, link in pending.links.items():
+                if link_epoch >= peer.floor:
+                    peer.epochs.setdefault(link_epoch, link)
+            if epoch > peer.newest:
+                if peer.newest >= 0:
+                    self._stats["epochs_seen"] += epoch - peer.newest
+                peer.newest = epoch
+                peer.floor = max(peer.floor, epoch - self.cel_depth)
+                for old_epoch in [e for e in peer.epochs if e < peer.floor]:
+                    del peer.epochs[old_epoch]  # erase retired keys and their windows
+            key = peer.epochs[epoch]
+        key.window.check(seq)
+        key.window.commit(seq)
+
+    def _open_multi(self, aead: AEAD, header: bytes, seq: int, body: bytes) -> bytes:
+        if len(body) < 4:
+            raise IntegrityError("multi-chunk frame too short")
+        size = _U32.unpack_from(body)[0]
+        if not MIN_SUBCHUNK <= size <= MAX_SUBCHUNK:
+            raise IntegrityError("multi-chunk frame has an invalid sub-chunk size")
+        enc = size + TAG_SIZE
+        payload = len(body) - 4
+        count = -(-payload // enc)
+        if count < 2 or payload - (count - 1) * enc <= TAG_SIZE:
+            raise IntegrityError("multi-chunk frame has a malformed length")
+        aad = header + bytes(body[:4])
+        out = bytearray(payload - TAG_SIZE * count)
+        src, dst = memoryview(body), memoryview(out)
+        for i in range(count):
+            part = src[4 + i * enc : 4 + (i + 1) * enc]
+            out_part = dst[i * size : i * size + len(part) - TAG_SIZE]
+            aead.decrypt_into(_NONCE.pack(seq, i, i == count - 1), part, aad, out_part)
+        return bytes(out)
+
+    # ---- session description and stats ----------------------------------------------------
+    def get_stream_metadata(self) -> bytes:
+        """9 bytes a receiver can check with :meth:`check_stream_metadata`."""
+        return StreamParameters(self.suite, self.enable_adaptive_chunking, self.optimal_chunk_size,
+                                self.key_schedule_size, self.max_depth).to_bytes()
+
+    def check_stream_metadata(self, data: bytes) -> StreamParameters:
+        """Parse a peer's 9 bytes; FormatError if we could not decrypt its frames."""
+        params = StreamParameters.from_bytes(data)
+        if params.suite is not self.suite:
+            raise FormatError(f"peer uses {params.suite.label}, this context {self.suite.label}")
+        return params
+
+    def get_performance_stats(self) -> dict[str, Any]:
+        """Counters and timings since creation (time measured inside the calls only)."""
+        return {
+            **self._stats,
+            "chunks_encrypted": self._enc_count,
+            "chunks_decrypted": self._dec_count,
+            "bytes_encrypted": self._enc_bytes,
+            "bytes_decrypted": self._dec_bytes,
+            "encrypt_throughput_mbps": self._enc_bytes / 1e6 / self._enc_time if self._enc_time else 0.0,
+            "decrypt_throughput_mbps": self._dec_bytes / 1e6 / self._dec_time if self._dec_time else 0.0,
+            "avg_encrypt_ms": self._enc_time * 1e3 / self._enc_count if self._enc_count else 0.0,
+            "avg_decrypt_ms": self._dec_time * 1e3 / self._dec_count if self._dec_count else 0.0,
+            "subchunks_created": self.subchunks_created,
+            "cel_depth": self.cel_depth,
+            "current_epoch": self._send.epoch,
+            "senders_tracked": len(self._peers),
+            "senders_retired": len(self._retired),
+        }
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ParameterError(f"{name} must be an integer in [{low}, {high}]; got {value!r}")
