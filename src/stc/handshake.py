@@ -11,12 +11,14 @@ man in the middle can sit between the peers.
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from .errors import HandshakeError
 from .kdf import hkdf
+from .p2p import StreamingContext
 
 PUBLIC_KEY_SIZE = 32
 
@@ -53,3 +55,16 @@ class KeyExchange:
         self._private = None
         low, high = sorted((self.public_key, peer))
         return hkdf(shared, b"p2p handshake" + low + high + info, salt=psk)
+
+    def role_for(self, peer_public_key: bytes) -> str:
+        """This side's role in the session: "initiator" if our public key sorts first, else "responder"."""
+        return "initiator" if bytes(self.public_key) < bytes(peer_public_key) else "responder"
+
+    def streaming_context(
+        self, peer_public_key: bytes, *, psk: "bytes | None" = None, info: bytes = b"", **options: Any
+    ) -> StreamingContext:
+        """A :class:`StreamingContext` for this session, with the two directions separated:
+        each side gets its role from the public keys, so a frame reflected back to its
+        sender is refused.  ``options`` go to StreamingContext (e.g. ``key_rotation_mb``)."""
+        seed = self.derive_seed(peer_public_key, psk=psk, info=info)  # validates the peer key first
+        return StreamingContext(seed, role=self.role_for(peer_public_key), **options)

@@ -64,8 +64,9 @@ class _Epoch:
 
     __slots__ = ("aead", "chain", "window")
 
-    def __init__(self, aead: AEAD, window: int, chain: bytes = b"") -> None:
-        self.aead, self.chain, self.window = aead, chain, replay.Window(window)
+    def __init__(self, aead: "AEAD | None", window: int, chain: bytes = b"") -> None:
+        self.aead: Any = aead  # None only for a v1 link derived in passing, until it is stored
+        self.chain, self.window = chain, replay.Window(window)
 
 
 class _Peer:
@@ -363,8 +364,10 @@ class StreamingContext:
             if epoch > base:
                 chain = keys.next_chain(chain)
             if epoch >= keep_from and (peer is None or epoch > base):
-                links[epoch] = _Epoch(keys.frame_aead_v1(self.suite, chain), window, chain)
-        return links[target], _Pending(b"", links)
+                links[epoch] = _Epoch(None, window, chain)  # AEADs of skipped epochs: after authentication
+        key = links[target]
+        key.aead = keys.frame_aead_v1(self.suite, chain)
+        return key, _Pending(b"", links)
 
     def _commit_locked(self, header: ChunkHeader, key: _Epoch, pending: "_Pending | None") -> None:
         """Record an authenticated frame (receive lock held): its sender and epoch if new,
@@ -397,8 +400,10 @@ class StreamingContext:
         else:
             assert pending is not None  # an epoch not stored was derived
             for link_epoch, link in pending.links.items():
-                if link_epoch >= peer.floor:
-                    peer.epochs.setdefault(link_epoch, link)
+                if link_epoch >= peer.floor and link_epoch not in peer.epochs:
+                    if link.aead is None:
+                        link.aead = keys.frame_aead_v1(self.suite, link.chain)
+                    peer.epochs[link_epoch] = link
             if epoch > peer.newest:
                 if peer.newest >= 0:
                     self._stats["epochs_seen"] += epoch - peer.newest
