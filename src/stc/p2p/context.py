@@ -229,9 +229,10 @@ class StreamingContext:
         this context never seal two frames under one (key, nonce).
         """
         started = _now()
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise ParameterError(f"frame data must be bytes, not {type(data).__name__}")
-        n = data.nbytes if isinstance(data, memoryview) else len(data)
+        try:
+            n = len(data)
+        except TypeError:
+            raise ParameterError(f"frame data must be bytes, not {type(data).__name__}") from None
         lock = self._send_lock
         lock.acquire()
         try:
@@ -250,7 +251,10 @@ class StreamingContext:
         flags = FLAG_MULTI if multi else FLAG_SINGLE
         hb = HEADER.pack(HEADER_VERSION, flags, sender_id, epoch, seq)
         header = make_header(HEADER_VERSION, flags, sender_id, epoch, seq, hb)
-        body = self._seal_multi(aead, hb, seq, data) if multi else aead.encrypt(_nonce(seq, 0, 1), data, hb)
+        try:
+            body = self._seal_multi(aead, hb, seq, data) if multi else aead.encrypt(_nonce(seq, 0, 1), data, hb)
+        except TypeError:  # e.g. str: its reserved sequence number is simply never used
+            raise ParameterError(f"frame data must be bytes, not {type(data).__name__}") from None
         self._enc_time += _now() - started
         return header, body
 
@@ -307,7 +311,23 @@ class StreamingContext:
             lock = self._recv_lock
             lock.acquire()
             try:
-                self._commit_locked(header, key, pending)
+                if pending is None:  # a stored epoch: check and set the window bit together
+                    window = key.window
+                    if seq > window.highest:
+                        shift = seq - window.highest
+                        window.bitmap = ((window.bitmap << shift) | 1) & window.mask if shift < window.size else 1
+                        window.highest = seq
+                    else:
+                        window.check(seq)
+                        window.commit(seq)
+                    # Least recently heard is forgotten first.  If another thread forgot this sender
+                    # meanwhile, its floor already refuses this epoch, so the bit set here still rules.
+                    try:
+                        self._peers.move_to_end(sender_id)
+                    except KeyError:
+                        pass
+                else:
+                    self._commit_locked(header, key, pending)
                 self._dec_count += 1
                 self._dec_bytes += len(plain)
             finally:
