@@ -12,6 +12,7 @@ Rows (medians of alternating child-process runs, so both codes see the same mach
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -45,11 +46,12 @@ def child_frames(number: int) -> dict[str, float]:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     seed, frame = b"\x07" * 32, os.urandom(5000)
-    loops = {}
-    for name in ("stc_before", "stc"):
-        cls = importlib.import_module(name).StreamingContext
+    def round_trip(package: str) -> Any:
+        cls = importlib.import_module(package).StreamingContext
         tx, rx = cls(seed), cls(seed)
-        loops[name] = (lambda tx, rx: lambda: rx.decrypt_chunk(*tx.encrypt_chunk(frame)))(tx, rx)
+        return lambda: rx.decrypt_chunk(*tx.encrypt_chunk(frame))
+
+    loops = {name: round_trip(name) for name in ("stc_before", "stc")}
     aead, aad, counter = AESGCM(os.urandom(32)), os.urandom(16), iter(range(1 << 40))
     pack = struct.Struct(">QI").pack
 
@@ -80,10 +82,8 @@ def child_forgery(number: int) -> dict[str, float]:
     body = os.urandom(5000 + 16)
 
     def forged(version: int, epoch: int, sender: "bytes | None") -> None:
-        try:
+        with contextlib.suppress(IntegrityError):
             rx.decrypt_chunk(ChunkHeader(0, sender or os.urandom(8), epoch, 0, version), body)
-        except IntegrityError:
-            pass
 
     out["forged_v2_new_sender_epoch_65535_us"] = _median_us(lambda: forged(2, 0xFFFF, None), number)
     out["forged_v2_known_sender_epoch_65535_us"] = _median_us(lambda: forged(2, 0xFFFF, known), number)
@@ -96,7 +96,7 @@ def child_forgery(number: int) -> dict[str, float]:
     assert first[0][0].epoch >= 10_000
     receivers = [StreamingContext(seed) for _ in range(21)]
     times = []
-    for receiver, packet in zip(receivers, first):
+    for receiver, packet in zip(receivers, first, strict=True):
         start = time.perf_counter()
         receiver.decrypt_chunk(*packet)
         times.append((time.perf_counter() - start) * 1e6)
@@ -112,10 +112,8 @@ def child_old_forgery(number: int) -> dict[str, float]:
     body = os.urandom(5016)
 
     def forged() -> None:
-        try:
+        with contextlib.suppress(IntegrityError):
             rx.decrypt_chunk(ChunkHeader(0, os.urandom(8), 1024, 0), body)
-        except IntegrityError:
-            pass
 
     return {"forged_epoch_1024_us": _median_us(forged, max(5, number // 100))}
 

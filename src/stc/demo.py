@@ -19,7 +19,6 @@ from typing import Any
 from .context import STCContext
 from .errors import IntegrityError, STCError
 from .handshake import KeyExchange
-from .p2p import StreamingContext
 from .transport import open_receiver, open_sender
 
 Progress = Callable[[int, "int | None"], Any]
@@ -90,8 +89,8 @@ async def stream_demo(frames: int = 60, fps: float = 30.0, frame_size: int = 500
     duplicates and reorders a few and an attacker replays some.  Peers agree on a key
     with X25519 first."""
     alice, bob = KeyExchange(), KeyExchange()
-    tx = StreamingContext(alice.derive_seed(bob.public_key, info=b"stc demo"))
-    rx = StreamingContext(bob.derive_seed(alice.public_key, info=b"stc demo"))
+    tx = alice.streaming_context(bob.public_key, info=b"stc demo")  # roles: reflected frames are refused
+    rx = bob.streaming_context(alice.public_key, info=b"stc demo")
     rx.check_stream_metadata(tx.get_stream_metadata())
     receiver = await open_receiver(rx)
     sender = await open_sender(tx, receiver.local_address)

@@ -322,7 +322,7 @@ class StreamingContext:
                         window.commit(seq)
                     # Least recently heard is forgotten first.  If another thread forgot this sender
                     # meanwhile, its floor already refuses this epoch, so the bit set here still rules.
-                    try:
+                    try:  # noqa: SIM105  (contextlib.suppress costs as much as the lock here)
                         self._peers.move_to_end(sender_id)
                     except KeyError:
                         pass
