@@ -81,14 +81,20 @@ def child_forgery(number: int) -> dict[str, float]:
     known = honest[0][0].sender_id
     body = os.urandom(5000 + 16)
 
-    def forged(version: int, epoch: int, sender: "bytes | None") -> None:
-        with contextlib.suppress(IntegrityError):
-            rx.decrypt_chunk(ChunkHeader(0, sender or os.urandom(8), epoch, 0, version), body)
+    def forged(version: int, epoch: int, sender: "bytes | None") -> Any:
+        # Headers are built beforehand, as the honest row's are: only the receiver's work is timed.
+        headers = iter([ChunkHeader(0, sender or os.urandom(8), epoch, 0, version) for _ in range(number * 7)])
 
-    out["forged_v2_new_sender_epoch_65535_us"] = _median_us(lambda: forged(2, 0xFFFF, None), number)
-    out["forged_v2_known_sender_epoch_65535_us"] = _median_us(lambda: forged(2, 0xFFFF, known), number)
-    out["forged_v2_new_sender_epoch_0_us"] = _median_us(lambda: forged(2, 0, None), number)
-    out["forged_v1_new_sender_max_jump_us"] = _median_us(lambda: forged(1, p2p.V1_MAX_EPOCH_JUMP, None), number)
+        def one() -> None:
+            with contextlib.suppress(IntegrityError):
+                rx.decrypt_chunk(next(headers), body)
+
+        return one
+
+    out["forged_v2_new_sender_epoch_65535_us"] = _median_us(forged(2, 0xFFFF, None), number)
+    out["forged_v2_known_sender_epoch_65535_us"] = _median_us(forged(2, 0xFFFF, known), number)
+    out["forged_v2_new_sender_epoch_0_us"] = _median_us(forged(2, 0, None), number)
+    out["forged_v1_new_sender_max_jump_us"] = _median_us(forged(1, p2p.V1_MAX_EPOCH_JUMP, None), number)
     late = StreamingContext(seed, key_rotation_mb=0.001)
     for _ in range(10_000):
         late.encrypt_chunk(b"r" * 1100)  # one epoch per frame
