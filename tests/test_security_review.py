@@ -199,6 +199,18 @@ def test_late_joiner_catches_up_after_many_rotations() -> None:
     assert [rx.decrypt_chunk(*f) for f in frames] == [b"frame %d" % i for i in range(100)]
 
 
+def test_first_heard_late_then_an_earlier_retained_epoch_opens() -> None:
+    tx = stc.StreamingContext(SEED, key_rotation_mb=0.001)
+    frames = [tx.encrypt_chunk(b"e" * 1100) for _ in range(6)]  # epochs 0..5
+    rx = stc.StreamingContext(SEED, initial_depth=2, max_depth=2)
+    assert rx.decrypt_chunk(*frames[5]) == b"e" * 1100
+    assert rx.decrypt_chunk(*frames[3]) == b"e" * 1100  # depth 2: epochs 3..5 retained
+    with pytest.raises(stc.ReplayError, match="retired epoch"):
+        rx.decrypt_chunk(*frames[2])
+    with pytest.raises(stc.ReplayError):
+        rx.decrypt_chunk(*frames[3])
+
+
 def test_epoch_frontier_matches_the_tree_and_forgets_the_past() -> None:
     root = os.urandom(32)
     frontier = p2p_keys.EpochFrontier(root)

@@ -172,7 +172,7 @@ FRAME_SEED = "session_abc123"
 
 def v1_frame(sender_id: bytes, epoch: int, seq: int, data: bytes) -> tuple[bytes, bytes]:
     """A version-1 frame (header, payload), sealed as release 0.1 did (its senders are gone)."""
-    from stc.p2p import frame, keys
+    from stc.p2p import frame, keys, subchunks
 
     ctx = stc.StreamingContext(FRAME_SEED)
     chain = keys.chain0(ctx._root, sender_id)
@@ -182,7 +182,7 @@ def v1_frame(sender_id: bytes, epoch: int, seq: int, data: bytes) -> tuple[bytes
     multi = len(data) > ctx.optimal_chunk_size
     hb = frame.HEADER.pack(1, int(multi), sender_id, epoch, seq)
     if multi:
-        return hb, ctx._seal_multi(aead, hb, seq, data)
+        return hb, subchunks.seal(aead, hb, seq, data, ctx.optimal_chunk_size)[0]
     return hb, aead.encrypt(seq.to_bytes(4, "big") + b"\x00\x00\x00\x00\x01\x00\x00\x00", data, hb)
 
 

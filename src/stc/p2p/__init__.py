@@ -1,9 +1,10 @@
 """Real-time P2P frames: wire format (:mod:`.frame`), key schedules (:mod:`.keys`), replay
-state (:mod:`.replay`) and the manual's :class:`StreamingContext` (:mod:`.context`)."""
+state (:mod:`.replay`, :mod:`.receiver`), multi-chunk bodies (:mod:`.subchunks`) and the manual's
+:class:`StreamingContext` (:mod:`.context`)."""
 
 from __future__ import annotations
 
-from .context import V1_MAX_EPOCH_JUMP, StreamingContext
+from .context import StreamingContext
 from .frame import (
     FLAG_MULTI,
     FLAG_SINGLE,
@@ -16,6 +17,7 @@ from .frame import (
     StreamParameters,
 )
 from .keys import session_root
+from .receiver import V1_MAX_EPOCH_JUMP
 from .replay import MAX_RETIRED, MAX_SENDERS
 
 __all__ = [

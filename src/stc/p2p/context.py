@@ -4,7 +4,7 @@ Every frame is AEAD-sealed with its fixed 16-byte header as associated data.  Ke
 session root from the seed; per sender (a random 64-bit id in every header) an epoch tree
 (version 2, :mod:`.keys`); nonces are (sequence, sub-chunk index, last flag), unique per
 sender and epoch.  The receiver keeps, per sender and retained epoch, an RFC 6479-style
-window, and remembers senders it forgot (:mod:`.replay`).  Nothing about a sender is
+window, and remembers senders it forgot (:mod:`.receiver`, :mod:`.replay`).  Nothing about a sender is
 stored until one of its frames authenticates.
 
 Threads and fork (docs/design.md, "Threads, fork and late joiners"): a sequence number is
@@ -16,10 +16,8 @@ randomness) before it can seal.
 from __future__ import annotations
 
 import os
-import struct
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -27,8 +25,8 @@ from cryptography.exceptions import InvalidTag
 from .. import _forksafe
 from .._encoding import Seed
 from ..errors import FormatError, IntegrityError, ParameterError, ReplayError
-from ..suite import AEAD, TAG_SIZE, Suite
-from . import keys, replay
+from ..suite import AEAD, Suite
+from . import keys, subchunks
 from .frame import (
     FLAG_MULTI,
     FLAG_SINGLE,
@@ -46,10 +44,8 @@ from .frame import (
     StreamParameters,
     make_header,
 )
+from .receiver import PeerTable
 
-#: Most epochs a version-1 frame may be ahead of the newest known (from 0 for a new sender):
-#: each step is one HKDF, so this bounds the unauthenticated work of a forged v1 header.
-V1_MAX_EPOCH_JUMP = 2
 #: ``role=`` values and the top bit of the sender id each one writes.
 ROLES: dict["str | None", "int | None"] = {None: None, "initiator": 0, "responder": 1}
 
@@ -57,39 +53,8 @@ ROLES: dict["str | None", "int | None"] = {None: None, "initiator": 0, "responde
 #: most of the time.
 _TIMING_MASK = 15
 
-_NONCE = struct.Struct(">IIB3x")
-_nonce = _NONCE.pack
+_nonce = subchunks.NONCE.pack
 _now = time.perf_counter
-_U32 = struct.Struct(">I")
-
-
-class _Epoch:
-    """One epoch of one sender as a receiver knows it: frame AEAD, window, v1 chain link."""
-
-    __slots__ = ("aead", "chain", "window")
-
-    def __init__(self, aead: "AEAD | None", window: int, chain: bytes = b"") -> None:
-        self.aead: Any = aead  # None only for a v1 link derived in passing, until it is stored
-        self.chain, self.window = chain, replay.Window(window)
-
-
-class _Peer:
-    """A sender this receiver tracks: frame version, v2 tree root, retained epochs, floor."""
-
-    __slots__ = ("epochs", "floor", "newest", "root", "version")
-
-    def __init__(self, version: int, root: bytes, floor: int) -> None:
-        self.version, self.root, self.floor, self.newest = version, root, floor, -1
-        self.epochs: dict[int, _Epoch] = {}
-
-
-class _Pending:
-    """Keys derived for a frame, stored only once it authenticates."""
-
-    __slots__ = ("links", "root")
-
-    def __init__(self, root: bytes, links: dict[int, _Epoch]) -> None:
-        self.root, self.links = root, links
 
 
 class _Sender:
@@ -162,8 +127,7 @@ class StreamingContext:
         self._recv_lock = threading.Lock()
         self._stats = dict.fromkeys(("key_rotations", "frames_rejected", "replays_rejected", "epochs_seen"), 0)
         self._send = self._new_sender()
-        self._peers: OrderedDict[bytes, _Peer] = OrderedDict()
-        self._retired = replay.RetiredSenders()
+        self._table = PeerTable(self._root, self.suite, key_schedule_size)
         self.subchunks_created = 0
         self._enc_count = self._dec_count = self._enc_bytes = self._dec_bytes = 0
         self._enc_timed = self._dec_timed = 0
@@ -257,32 +221,17 @@ class StreamingContext:
         hb = HEADER.pack(HEADER_VERSION, flags, sender_id, epoch, seq)
         header = make_header(HEADER_VERSION, flags, sender_id, epoch, seq, hb)
         try:
-            body = self._seal_multi(aead, hb, seq, data) if multi else aead.encrypt(_nonce(seq, 0, 1), data, hb)
+            if multi:
+                body, count = subchunks.seal(aead, hb, seq, data, self.optimal_chunk_size)
+                self.subchunks_created += count
+            else:
+                body = aead.encrypt(_nonce(seq, 0, 1), data, hb)
         except TypeError:  # e.g. str: its reserved sequence number is simply never used
             raise ParameterError(f"frame data must be bytes, not {type(data).__name__}") from None
         if started:
             self._enc_time += _now() - started
             self._enc_timed += 1
         return header, body
-
-    def _seal_multi(self, aead: AEAD, header: bytes, seq: int, data: "bytes | bytearray | memoryview") -> bytes:
-        """u32 sub-chunk size, then each sub-chunk sealed with its index and a last flag."""
-        size = self.optimal_chunk_size
-        src = memoryview(data).cast("B")
-        n = len(src)
-        count = -(-n // size)
-        out = bytearray(4 + n + TAG_SIZE * count)
-        _U32.pack_into(out, 0, size)
-        aad = header + out[:4]
-        dst = memoryview(out)
-        pos = 4
-        for i in range(count):
-            part = src[i * size : (i + 1) * size]
-            end = pos + len(part) + TAG_SIZE
-            aead.encrypt_into(_NONCE.pack(seq, i, i == count - 1), part, aad, dst[pos:end])
-            pos = end
-        self.subchunks_created += count
-        return bytes(out)
 
     # ---- receiving --------------------------------------------------------------------------
     def decrypt_chunk(self, header: "ChunkHeader | bytes", encrypted: bytes) -> bytes:
@@ -296,17 +245,17 @@ class StreamingContext:
             sender_id, epoch, seq = header.sender_id, header.epoch, header.sequence
             if self._role_bit is not None and sender_id[0] >> 7 == self._role_bit:
                 raise ReplayError(f"the frame was sent by this session's {self.role} side (a reflected frame)")
-            peer = self._peers.get(sender_id)
+            peer = self._table.peers.get(sender_id)
             key = peer.epochs.get(epoch) if peer is not None else None
             pending = None
             if key is None:
-                key, pending = self._derive(peer, header)
+                key, pending = self._table.derive(peer, header, self.cel_depth)
             elif seq <= key.window.highest:
                 key.window.check(seq)  # early refusal; checked again with the commit
             hb = header.__dict__.get("_wire") or header.to_bytes()  # parsed/sealed headers carry it
             try:
                 if header.flags == FLAG_MULTI:
-                    plain = self._open_multi(key.aead, hb, seq, encrypted)
+                    plain = subchunks.open_body(key.aead, hb, seq, encrypted)
                 else:
                     plain = key.aead.decrypt(_nonce(seq, 0, 1), encrypted, hb)
             except InvalidTag:
@@ -330,11 +279,11 @@ class StreamingContext:
                     # Least recently heard is forgotten first.  If another thread forgot this sender
                     # meanwhile, its floor already refuses this epoch, so the bit set here still rules.
                     try:  # noqa: SIM105  (contextlib.suppress costs as much as the lock here)
-                        self._peers.move_to_end(sender_id)
+                        self._table.peers.move_to_end(sender_id)
                     except KeyError:
                         pass
                 else:
-                    self._commit_locked(header, key, pending)
+                    self._stats["epochs_seen"] += self._table.commit_locked(header, key, pending, self.cel_depth)
                 self._dec_count += 1
                 self._dec_bytes += len(plain)
             finally:
@@ -355,114 +304,6 @@ class StreamingContext:
             self._stats["frames_rejected"] += 1
             if replay_error:
                 self._stats["replays_rejected"] += 1
-
-    def _derive(self, peer: "_Peer | None", header: ChunkHeader) -> tuple[_Epoch, _Pending]:
-        """The key of a frame's epoch, derived without storing anything.  Bounded work: four
-        HKDF-Expand calls for version 2, at most V1_MAX_EPOCH_JUMP + 2 HKDFs for version 1."""
-        sender_id, target, version = header.sender_id, header.epoch, header.version
-        window = self.key_schedule_size
-        if peer is not None:
-            if peer.version != version:
-                raise IntegrityError(f"sender switched from frame version {peer.version} to {version}")
-            if target < peer.floor:
-                raise ReplayError(f"frame is from retired epoch {target}; its replay state was erased")
-        else:
-            floor = self._retired.floor(sender_id)
-            if target < floor:
-                raise ReplayError(
-                    f"this receiver forgot the sender, which had reached epoch {floor - 1}; "
-                    "only its later epochs are accepted now"
-                )
-        if version == HEADER_VERSION:
-            root = peer.root if peer is not None else keys.sender_root(self._root, sender_id)
-            key = _Epoch(keys.frame_aead_v2(self.suite, keys.epoch_leaf(root, target)), window)
-            return key, _Pending(root, {target: key})
-        # Version 1: walk the hash chain forward from the newest link known (or from link 0).
-        if peer is not None and peer.newest >= 0:
-            base, chain = peer.newest, peer.epochs[peer.newest].chain
-        else:
-            base, chain = 0, keys.chain0(self._root, sender_id)
-        if target - base > V1_MAX_EPOCH_JUMP or target < base:
-            raise IntegrityError(
-                f"version-1 frame epoch {target} is too far from the newest known ({base}); "
-                f"version-1 receivers follow at most {V1_MAX_EPOCH_JUMP} epochs at a time"
-            )
-        keep_from = target - self.cel_depth
-        links: dict[int, _Epoch] = {}
-        for epoch in range(base, target + 1):
-            if epoch > base:
-                chain = keys.next_chain(chain)
-            if epoch >= keep_from and (peer is None or epoch > base):
-                links[epoch] = _Epoch(None, window, chain)  # AEADs of skipped epochs: after authentication
-        key = links[target]
-        key.aead = keys.frame_aead_v1(self.suite, chain)
-        return key, _Pending(b"", links)
-
-    def _commit_locked(self, header: ChunkHeader, key: _Epoch, pending: "_Pending | None") -> None:
-        """Record an authenticated frame (receive lock held): its sender and epoch if new,
-        retired epochs erased, and its window bit, checked and set together."""
-        sender_id, epoch, seq = header.sender_id, header.epoch, header.sequence
-        peer = self._peers.get(sender_id)
-        if peer is None:
-            if pending is None:  # forgotten by another thread since it was looked up
-                raise ReplayError("this receiver forgot the sender while the frame was being opened")
-            floor = self._retired.floor(sender_id)
-            if epoch < floor:
-                raise ReplayError("this receiver forgot the sender; only its later epochs are accepted now")
-            if len(self._peers) >= replay.MAX_SENDERS and self._retired.full:
-                raise ReplayError(
-                    f"this session has seen too many senders ({replay.MAX_RETIRED} forgotten); start a new session"
-                )
-            peer = _Peer(header.version, pending.root, max(floor, min(pending.links)))
-            self._peers[sender_id] = peer
-            self._retired.readmit(sender_id)
-            if len(self._peers) > replay.MAX_SENDERS:
-                old_id, old = self._peers.popitem(last=False)
-                self._retired.retire(old_id, old.newest)
-        else:
-            self._peers.move_to_end(sender_id)
-        known = peer.epochs.get(epoch)
-        if known is not None:
-            key = known  # the same key; another thread may have stored it first
-        elif epoch < peer.floor:
-            raise ReplayError(f"frame is from retired epoch {epoch}; its replay state was erased")
-        else:
-            assert pending is not None  # an epoch not stored was derived
-            for link_epoch, link in pending.links.items():
-                if link_epoch >= peer.floor and link_epoch not in peer.epochs:
-                    if link.aead is None:
-                        link.aead = keys.frame_aead_v1(self.suite, link.chain)
-                    peer.epochs[link_epoch] = link
-            if epoch > peer.newest:
-                if peer.newest >= 0:
-                    self._stats["epochs_seen"] += epoch - peer.newest
-                peer.newest = epoch
-                peer.floor = max(peer.floor, epoch - self.cel_depth)
-                for old_epoch in [e for e in peer.epochs if e < peer.floor]:
-                    del peer.epochs[old_epoch]  # erase retired keys and their windows
-            key = peer.epochs[epoch]
-        key.window.check(seq)
-        key.window.commit(seq)
-
-    def _open_multi(self, aead: AEAD, header: bytes, seq: int, body: bytes) -> bytes:
-        if len(body) < 4:
-            raise IntegrityError("multi-chunk frame too short")
-        size = _U32.unpack_from(body)[0]
-        if not MIN_SUBCHUNK <= size <= MAX_SUBCHUNK:
-            raise IntegrityError("multi-chunk frame has an invalid sub-chunk size")
-        enc = size + TAG_SIZE
-        payload = len(body) - 4
-        count = -(-payload // enc)
-        if count < 2 or payload - (count - 1) * enc <= TAG_SIZE:
-            raise IntegrityError("multi-chunk frame has a malformed length")
-        aad = header + bytes(body[:4])
-        out = bytearray(payload - TAG_SIZE * count)
-        src, dst = memoryview(body), memoryview(out)
-        for i in range(count):
-            part = src[4 + i * enc : 4 + (i + 1) * enc]
-            out_part = dst[i * size : i * size + len(part) - TAG_SIZE]
-            aead.decrypt_into(_NONCE.pack(seq, i, i == count - 1), part, aad, out_part)
-        return bytes(out)
 
     # ---- session description and stats ----------------------------------------------------
     def get_stream_metadata(self) -> bytes:
@@ -497,8 +338,8 @@ class StreamingContext:
             "subchunks_created": self.subchunks_created,
             "cel_depth": self.cel_depth,
             "current_epoch": self._send.epoch,
-            "senders_tracked": len(self._peers),
-            "senders_retired": len(self._retired),
+            "senders_tracked": len(self._table.peers),
+            "senders_retired": len(self._table.retired),
         }
 
 
