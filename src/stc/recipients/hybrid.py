@@ -1,0 +1,93 @@
+"""Post-quantum hybrid recipients: X-Wing (ML-KEM-768 + X25519) encapsulation, HKDF, wrapped file key.
+
+The KEM is the one behind age 1.3's ``mlkem768x25519`` recipients; its secret key is the
+32-byte X-Wing seed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import ClassVar
+
+from ..errors import FormatError, ParameterError
+from ..kdf import hkdf
+from . import text, xwing
+from .base import WRAPPED_SIZE, XWING, Identity, Recipient, Stanza, unwrap, wrap
+
+RECIPIENT_PREFIX = "stc-xwing-"
+IDENTITY_PREFIX = "STC-SECRET-KEY-XWING-"
+
+
+def _wrap_key(shared: bytes, ciphertext: bytes, recipient: bytes, label: bytes) -> bytes:
+    return hkdf(shared, b"v2 xwing wrap" + label, salt=ciphertext[-32:] + recipient[-32:])
+
+
+class XWingRecipient(Recipient):
+    """An X-Wing public key (``stc-xwing-…``, 1,216 bytes)."""
+
+    kind: ClassVar[int] = XWING
+
+    def __init__(self, public_key: bytes) -> None:
+        if not isinstance(public_key, bytes) or len(public_key) != xwing.PUBLIC_KEY_SIZE:
+            raise ParameterError(f"an X-Wing public key is {xwing.PUBLIC_KEY_SIZE} bytes")
+        self.public_key = public_key
+
+    @classmethod
+    def parse(cls, value: str) -> "XWingRecipient | None":
+        """The recipient of ``value``, None if it is not of this kind."""
+        key = text.decode(RECIPIENT_PREFIX, value, xwing.PUBLIC_KEY_SIZE, "X-Wing recipient")
+        return None if key is None else cls(key)
+
+    def to_string(self) -> str:
+        return text.encode(RECIPIENT_PREFIX, self.public_key)
+
+    def wrap(self, file_key: bytes, label: bytes) -> Stanza:
+        try:
+            shared, ciphertext = xwing.encapsulate(self.public_key)
+        except FormatError as exc:
+            raise ParameterError(f"cannot encrypt to this X-Wing recipient: {exc}") from None
+        return Stanza(XWING, ciphertext + wrap(_wrap_key(shared, ciphertext, self.public_key, label), file_key))
+
+    @classmethod
+    def decoy(cls) -> Stanza:
+        _, ciphertext = xwing.encapsulate(xwing.public_key(os.urandom(xwing.SEED_SIZE)))  # a real ciphertext
+        return Stanza(XWING, ciphertext + os.urandom(WRAPPED_SIZE))
+
+
+class XWingIdentity(Identity):
+    """An X-Wing secret key (``STC-SECRET-KEY-XWING-…``, the 32-byte seed)."""
+
+    kind: ClassVar[int] = XWING
+
+    def __init__(self, seed: bytes) -> None:
+        if not isinstance(seed, bytes) or len(seed) != xwing.SEED_SIZE:
+            raise ParameterError(f"an X-Wing secret key is {xwing.SEED_SIZE} bytes")
+        self._seed = seed
+        self._recipient = XWingRecipient(xwing.public_key(seed))
+
+    @classmethod
+    def generate(cls) -> "XWingIdentity":
+        """A new random identity."""
+        return cls(os.urandom(xwing.SEED_SIZE))
+
+    @classmethod
+    def parse(cls, value: str) -> "XWingIdentity | None":
+        """The identity of ``value``, None if it is not of this kind."""
+        seed = text.decode(IDENTITY_PREFIX, value, xwing.SEED_SIZE, "X-Wing identity")
+        return None if seed is None else cls(seed)
+
+    @property
+    def recipient(self) -> XWingRecipient:
+        return self._recipient
+
+    def to_string(self) -> str:
+        return text.encode(IDENTITY_PREFIX, self._seed)
+
+    def unwrap(self, stanza: Stanza, label: bytes) -> "bytes | None":
+        if stanza.kind != XWING:
+            return None
+        ciphertext, wrapped = stanza.body[: xwing.CIPHERTEXT_SIZE], stanza.body[xwing.CIPHERTEXT_SIZE :]
+        shared = xwing.decapsulate(self._seed, ciphertext)
+        if shared is None:
+            return None
+        return unwrap(_wrap_key(shared, ciphertext, self._recipient.public_key, label), wrapped)
