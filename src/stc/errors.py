@@ -20,6 +20,7 @@ __all__ = [
     "ReplayError",
     "StateError",
     "HandshakeError",
+    "NoMatchingIdentityError",
 ]
 
 
@@ -69,3 +70,7 @@ class StateError(STCError, ValueError):
 
 class HandshakeError(STCError, ValueError):
     """A key-agreement message is malformed or yields an unsafe shared secret."""
+
+
+class NoMatchingIdentityError(WrongPasswordError):
+    """No identity given opens any recipient slot of this header."""
