@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import stc
 from stc import errors, kdf
-from stc.metadata import FIXED_SIZE, SLOT_SIZE, Metadata
+from stc.headers import header_from_bytes
 
 from .conftest import CHEAP
 
@@ -34,7 +34,7 @@ def test_round_trip_returns_same_type(ctx: stc.STCContext, data: "str | bytes", 
     ciphertext, meta = ctx.encrypt(data, "pw", context_data=context, use_decoys=decoys)
     out = ctx.decrypt(ciphertext, meta, "pw", context_data=context)
     assert out == data and type(out) is type(data)
-    assert len(meta.slots) == (4 if decoys else 1)
+    assert meta.slot_count == (4 if decoys else 1) and meta.version == 2
 
 
 def test_large_message(ctx: stc.STCContext) -> None:
@@ -49,8 +49,9 @@ def test_ciphertexts_unique_and_sizes(ctx: stc.STCContext) -> None:
     c2, m2 = ctx.encrypt("same", "pw")
     assert c1 != c2 and m1.nonce != m2.nonce
     _, small = ctx.encrypt("x", "pw", use_decoys=False)
-    assert small.size == FIXED_SIZE + SLOT_SIZE <= 128
-    assert m1.size == FIXED_SIZE + 4 * SLOT_SIZE
+    # Version 2: core 31, layout 1, Argon2 22, count 1, one passphrase slot 65, MAC 32 (docs/format.md §6).
+    assert small.size == 152
+    assert m1.size == 152 + 3 * 65
 
 
 def test_wrong_password_and_seed(ctx: stc.STCContext) -> None:
@@ -133,17 +134,17 @@ def test_ciphertext_type_checked(ctx: stc.STCContext) -> None:
 @given(st.binary(max_size=400))
 def test_fuzzed_metadata_raises_only_format_error(data: bytes) -> None:
     with contextlib.suppress(stc.FormatError):
-        Metadata.from_bytes(data)
+        header_from_bytes(data)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(0, 245), st.integers(1, 255), st.integers(0, 20))
+@given(st.integers(0, 346), st.integers(1, 255), st.integers(0, 20))
 def test_mutated_metadata_parses_or_raises_format_error(pos: int, xor: int, cut: int) -> None:
     ctx = _SHARED
     wire = bytearray(_SHARED_META.to_bytes())
     wire[pos] ^= xor
     try:
-        parsed = Metadata.from_bytes(bytes(wire[: len(wire) - cut]))
+        parsed = header_from_bytes(bytes(wire[: len(wire) - cut]))
     except stc.FormatError:
         return
     assert parsed.to_bytes() == bytes(wire[: len(wire) - cut])
@@ -157,9 +158,9 @@ _SHARED_META = _SHARED.encrypt(b"x", "pw")[1]
 def test_metadata_pickle_and_bytes_round_trip(ctx: stc.STCContext) -> None:
     _, meta = ctx.encrypt("x", "pw")
     assert pickle.loads(pickle.dumps(meta)) == meta
-    assert Metadata.from_bytes(meta.to_bytes()) == meta
+    assert header_from_bytes(meta.to_bytes()) == meta
     # Unpickling goes through the validating parser.
-    tampered = pickle.dumps(meta).replace(meta.to_bytes()[:5], b"XTCM\x01")
+    tampered = pickle.dumps(meta).replace(meta.to_bytes()[:5], b"XTCM\x02")
     with pytest.raises(stc.FormatError):
         pickle.loads(tampered)
     assert json.dumps(meta.describe())
@@ -216,7 +217,7 @@ def test_password_rules(ctx: stc.STCContext) -> None:
 
 def test_several_passwords_each_unlock(ctx: stc.STCContext) -> None:
     ciphertext, meta = ctx.encrypt("shared", "alice-pw", additional_passwords=["bob-pw"])
-    assert len(meta.slots) == 4
+    assert meta.slot_count == 4
     assert ctx.decrypt(ciphertext, meta, "alice-pw") == ctx.decrypt(ciphertext, meta, "bob-pw") == "shared"
     with pytest.raises(stc.WrongPasswordError):
         ctx.decrypt(ciphertext, meta, "carol-pw")

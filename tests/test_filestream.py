@@ -288,7 +288,7 @@ def test_validate_chunk_fast(ctx: stc.STCContext, tmp_path: Path) -> None:
 def test_stream_decrypt_file_stats(tmp_path: Path) -> None:
     ctx = stc.STCContext("large-file-seed", lattice_size=16, depth=2, insecure_allow_weak_kdf=True)
     enc, meta = _enc(ctx, tmp_path, os.urandom(10 * CHUNK))
-    stats = stream_decrypt_file(enc, tmp_path / "out", meta, "pw", seed="large-file-seed")
+    stats = stream_decrypt_file(enc, tmp_path / "out", meta, "pw", ctx=ctx)
     for key in ("throughput_mbps", "peak_memory_usage", "chunks_processed", "bytes_processed", "elapsed_s",
                 "real_decoy_index"):
         assert key in stats

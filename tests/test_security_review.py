@@ -8,6 +8,7 @@ import os
 import pickle
 import threading
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -303,26 +304,41 @@ def test_kdf_floor_for_new_encryptions() -> None:
         stc.STCContext("s", insecure_allow_weak_kdf=1)  # type: ignore[arg-type]
 
 
-def _crafted_header(memory_kib: int, passes: int, lanes: int) -> bytes:
-    good = stc.STCContext("s", **CHEAP).encrypt_blob(b"secret", "pw", use_decoys=False)
-    meta, used = Metadata.parse_prefix(good)
+_V1_TEXT = json.loads((Path(__file__).parent / "vectors" / "messages.json").read_text())[0]  # good_text
+
+
+def _crafted_v1(memory_kib: int, passes: int, lanes: int) -> bytes:
+    """Release 0.1's own message, its header's Argon2 cost edited (the slots left as they were)."""
+    meta = Metadata.from_bytes(bytes.fromhex(_V1_TEXT["metadata"]))
     crafted = Metadata(suite=meta.suite, kdf=kdf.KdfParams(memory_kib, passes, lanes), epoch=meta.epoch,
-                       kdf_salt=meta.kdf_salt, nonce=meta.nonce, slots=meta.slots)
-    return crafted.to_bytes() + good[used:]
+                       kdf_salt=meta.kdf_salt, nonce=meta.nonce, slots=meta.slots, text=meta.text)
+    return crafted.to_bytes() + bytes.fromhex(_V1_TEXT["ciphertext"])
 
 
 @pytest.mark.parametrize(("memory", "passes", "lanes"), [(32, 1, 4), (1023, 1, 4), (128, 1, 16), (1024, 1, 1)])
-def test_crafted_cheap_headers_are_refused_before_argon2(memory: int, passes: int, lanes: int,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    blob = _crafted_header(memory, passes, lanes)
+def test_crafted_cheap_v1_headers_are_refused_before_argon2(memory: int, passes: int, lanes: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    blob = _crafted_v1(memory, passes, lanes)
     monkeypatch.setattr(kdf, "argon2id", lambda *a: pytest.fail("Argon2id ran"))
     with pytest.raises(stc.KDFLimitError, match="below the minimum"):
+        stc.decrypt_blob(blob, _V1_TEXT["password"], seed=_V1_TEXT["seed"])
+
+
+@pytest.mark.parametrize(("memory", "passes"), [(32, 1), (16384, 1), (16383, 2), (1024, 1)])
+def test_crafted_cheap_v2_headers_are_refused_before_argon2(memory: int, passes: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    weak = stc.STCContext("s", **CHEAP)
+    weak._kdf = kdf.KdfParams(memory, passes, 4)  # what a crafted header would ask
+    blob = weak.encrypt_blob(b"secret", "pw")
+    monkeypatch.setattr(kdf, "argon2id", lambda *a: pytest.fail("Argon2id ran"))
+    with pytest.raises(stc.KDFLimitError, match="below the minimum of 16 MiB and 2 passes for version 2"):
         stc.decrypt_blob(blob, "pw", seed="s")
 
 
 def test_released_minimum_cost_still_decrypts() -> None:
-    blob = stc.STCContext("s", **CHEAP).encrypt_blob(b"old data", "pw")  # what release 0.1 could write
-    assert stc.decrypt_blob(blob, "pw", seed="s") == b"old data"
+    blob = bytes.fromhex(_V1_TEXT["metadata"] + _V1_TEXT["ciphertext"])  # 1 MiB, 1 pass, as release 0.1 allowed
+    assert Metadata.from_bytes(bytes.fromhex(_V1_TEXT["metadata"])).kdf == kdf.KdfParams(1024, 1, 4)
+    assert stc.decrypt_blob(blob, _V1_TEXT["password"], seed=_V1_TEXT["seed"]) == _V1_TEXT["plaintext"]
 
 
 # ---- 7. only our errors, never the secret -------------------------------------------------------------

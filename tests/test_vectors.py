@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from generate import FILE_CHUNK, _file_plaintext, build_files, build_frames, build_frames_v2, build_messages
+from generate import (
+    FILE_CHUNK,
+    FROZEN_V1,
+    _file_plaintext,
+    build_files,
+    build_frames,
+    build_frames_v2,
+    build_messages,
+)
 
 import stc
 
 HERE = Path(__file__).resolve().parent / "vectors"
-MESSAGES = json.loads((HERE / "messages.json").read_text())
-FILES = json.loads((HERE / "files.json").read_text())
+MESSAGES = json.loads((HERE / "messages.json").read_text())  # version 1, frozen
+FILES = json.loads((HERE / "files.json").read_text())  # version 1, frozen
+MESSAGES_V2 = json.loads((HERE / "messages_v2.json").read_text())["vectors"]
+FILES_V2 = json.loads((HERE / "files_v2.json").read_text())
 FRAMES = json.loads((HERE / "frames.json").read_text())
 FRAMES_V2 = json.loads((HERE / "frames_v2.json").read_text())
 
@@ -25,21 +36,45 @@ def _value(v: Any) -> Any:
 
 def test_vectors_are_what_the_code_writes() -> None:
     # A format change shows up as a vector diff: regenerate and review.
-    assert build_messages() == MESSAGES
-    assert build_files() == FILES["vectors"]
+    assert build_messages() == MESSAGES_V2
+    assert build_files() == FILES_V2["vectors"]
     assert build_frames() == FRAMES["vectors"]
     assert build_frames_v2() == FRAMES_V2["vectors"]
 
 
+def test_version_1_vectors_are_frozen() -> None:
+    # What release 0.1 wrote never changes; the tests below still decrypt every one of them.
+    for name, digest in FROZEN_V1.items():
+        assert hashlib.sha256((HERE / name).read_bytes()).hexdigest() == digest
+
+
 def test_vector_names_cover_outcomes() -> None:
-    names = [v["name"] for v in MESSAGES + FILES["vectors"] + FRAMES["vectors"]]
+    names = [v["name"] for v in MESSAGES + FILES["vectors"] + FRAMES["vectors"] + MESSAGES_V2 + FILES_V2["vectors"]]
     assert sum(n.startswith("fail_") for n in names) >= 8
     assert all(n.startswith(("good_", "fail_")) for n in names)
 
 
+@pytest.mark.parametrize("vec", MESSAGES_V2, ids=[v["name"] for v in MESSAGES_V2])
+def test_message_vector_v2(vec: dict[str, Any]) -> None:
+    ctx = stc.STCContext(_value(vec["seed"]))  # default context: the vectors are at the cost floor
+    call = lambda: ctx.decrypt(  # noqa: E731
+        bytes.fromhex(vec["ciphertext"]), bytes.fromhex(vec["metadata"]), vec["password"],
+        identities=vec["identities"], context_data=vec["context"],
+    )
+    if vec["expect"] == "ok":
+        assert call() == _value(vec["plaintext"])
+        if vec["password"] is not None and vec["identities"]:  # either one alone opens it
+            for password, identities in ((vec["password"], []), (None, vec["identities"])):
+                assert ctx.decrypt(bytes.fromhex(vec["ciphertext"]), bytes.fromhex(vec["metadata"]), password,
+                                   identities=identities, context_data=vec["context"]) == _value(vec["plaintext"])
+    else:
+        with pytest.raises(getattr(stc.errors, vec["expect"])):
+            call()
+
+
 @pytest.mark.parametrize("vec", MESSAGES, ids=[v["name"] for v in MESSAGES])
 def test_message_vector(vec: dict[str, Any]) -> None:
-    ctx = stc.STCContext(_value(vec["seed"]), lattice_size=16, depth=2, insecure_allow_weak_kdf=True)
+    ctx = stc.STCContext(_value(vec["seed"]))  # released data opens with a default context
     call = lambda: ctx.decrypt(  # noqa: E731
         bytes.fromhex(vec["ciphertext"]), bytes.fromhex(vec["metadata"]), vec["password"],
         context_data=vec["context"],
@@ -53,7 +88,7 @@ def test_message_vector(vec: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("vec", FILES["vectors"], ids=[v["name"] for v in FILES["vectors"]])
 def test_file_vector(vec: dict[str, Any], tmp_path: Path) -> None:
-    ctx = stc.STCContext(FILES["seed"], lattice_size=16, depth=2, insecure_allow_weak_kdf=True)
+    ctx = stc.STCContext(FILES["seed"])  # released files open with a default context
     src = tmp_path / "in.stc"
     src.write_bytes(bytes.fromhex(vec["file"]))
     out = tmp_path / "out"
@@ -71,6 +106,29 @@ def test_file_vector(vec: dict[str, Any], tmp_path: Path) -> None:
             call()
         assert list(tmp_path.iterdir()) == [src]
     assert FILES["chunk_size"] == FILE_CHUNK
+
+
+@pytest.mark.parametrize("vec", FILES_V2["vectors"], ids=[v["name"] for v in FILES_V2["vectors"]])
+def test_file_vector_v2(vec: dict[str, Any], tmp_path: Path) -> None:
+    ctx = stc.STCContext(FILES_V2["seed"])
+    src = tmp_path / "in.stc"
+    src.write_bytes(bytes.fromhex(vec["file"]))
+    out = tmp_path / "out"
+    call = lambda: ctx.decrypt_stream(src, output_path=out, password=vec["password"],  # noqa: E731
+                                      identities=vec["identities"], context_data=FILES_V2["context"])
+    if vec["expect"] == "ok":
+        call()
+        assert out.read_bytes() == _file_plaintext(vec["size"])
+        if "before_rekey" in vec:  # a re-key changed the header only
+            before = bytes.fromhex(vec["before_rekey"])
+            after = src.read_bytes()
+            old, new = stc.HeaderV2.parse_prefix(before)[0], stc.HeaderV2.parse_prefix(after)[0]
+            assert before[old.size :] == after[new.size :] and old.core == new.core
+    else:
+        with pytest.raises(getattr(stc.errors, vec["expect"])):
+            call()
+        assert list(tmp_path.iterdir()) == [src]
+    assert FILES_V2["chunk_size"] == FILE_CHUNK
 
 
 def _frame_case(table: dict[str, Any], vec: dict[str, Any]) -> None:

@@ -5,6 +5,8 @@ HKDF-SHA256, BLAKE2b) through pyca/cryptography.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from typing import Any
 
 from . import errors
@@ -16,6 +18,7 @@ from .errors import (
     FormatError,
     IntegrityError,
     KDFLimitError,
+    NoMatchingIdentityError,
     ParameterError,
     ReplayError,
     StateError,
@@ -23,73 +26,117 @@ from .errors import (
     TruncatedError,
     WrongPasswordError,
 )
+from .format_v2 import HeaderV2
 from .handshake import KeyExchange
+from .headers import Header
 from .metadata import Metadata
 from .p2p import ChunkHeader, StreamingContext
+from .recipients import (
+    Identity,
+    Recipient,
+    generate_identity,
+    load_identities,
+    parse_identity,
+    parse_recipient,
+)
 from .suite import Suite
 
-__version__ = "0.1.0"
-
+__version__ = "0.2.0"
 
 
 def encrypt(
     data: "str | bytes",
-    password: Password,
+    password: "Password | None" = None,
     *,
+    recipients: Iterable["Recipient | str"] = (),
     seed: Seed = DEFAULT_SEED,
     context_data: ContextData = None,
     use_decoys: bool = True,
     lattice_size: int = 128,
     depth: int = 6,
-) -> tuple[bytes, Metadata]:
+) -> tuple[bytes, HeaderV2]:
     """Quick start: encrypt with a one-off context; returns ``(ciphertext, metadata)``."""
     ctx = STCContext(seed, lattice_size=lattice_size, depth=depth)
-    return ctx.encrypt(data, password, context_data=context_data, use_decoys=use_decoys)
+    return ctx.encrypt(data, password, recipients=recipients, context_data=context_data, use_decoys=use_decoys)
 
 
 def decrypt(
     ciphertext: bytes,
-    metadata: "Metadata | bytes",
-    password: Password,
+    metadata: "Header | bytes",
+    password: "Password | None" = None,
     *,
+    identities: Iterable["Identity | str"] = (),
     seed: Seed = DEFAULT_SEED,
     context_data: ContextData = None,
 ) -> "str | bytes":
     """Quick start: inverse of :func:`encrypt` (the cost is read from the metadata)."""
     return decrypting_context(seed).decrypt(
-        ciphertext, metadata, password, context_data=context_data
+        ciphertext, metadata, password, identities=identities, context_data=context_data
     )
 
 
-def encrypt_blob(data: "str | bytes", password: Password, *, seed: Seed = DEFAULT_SEED, **kwargs: Any) -> bytes:
-    """Quick start, one value: ``metadata.to_bytes() + ciphertext``."""
+def encrypt_blob(
+    data: "str | bytes", password: "Password | None" = None, *, seed: Seed = DEFAULT_SEED, **kwargs: Any
+) -> bytes:
+    """Quick start, one value: ``metadata.to_bytes() + ciphertext`` (keywords as :func:`encrypt`)."""
     ciphertext, meta = encrypt(data, password, seed=seed, **kwargs)
     return meta.to_bytes() + ciphertext
 
 
 def decrypt_blob(
-    blob: bytes, password: Password, *, seed: Seed = DEFAULT_SEED, context_data: ContextData = None
+    blob: bytes,
+    password: "Password | None" = None,
+    *,
+    identities: Iterable["Identity | str"] = (),
+    seed: Seed = DEFAULT_SEED,
+    context_data: ContextData = None,
 ) -> "str | bytes":
     """Inverse of :func:`encrypt_blob`."""
-    return decrypting_context(seed).decrypt_blob(blob, password, context_data=context_data)
+    return decrypting_context(seed).decrypt_blob(blob, password, identities=identities, context_data=context_data)
+
+
+def rekey(
+    path: "str | os.PathLike[str]",
+    *,
+    password: "Password | None" = None,
+    identities: Iterable["Identity | str"] = (),
+    add: Iterable["Recipient | str"] = (),
+    remove: Iterable["Recipient | str"] = (),
+    new_password: "Password | None" = None,
+    seed: Seed = DEFAULT_SEED,
+    lattice_size: int = 128,
+    depth: int = 6,
+) -> HeaderV2:
+    """Re-key an encrypted file in place (header only; see :meth:`STCContext.rekey`).
+
+    ``lattice_size``/``depth`` set the Argon2id cost of a new password.
+    """
+    ctx = STCContext(seed, lattice_size=lattice_size, depth=depth)
+    return ctx.rekey(path, password=password, identities=identities, add=add, remove=remove,
+                     new_password=new_password)
 
 
 __all__ = [
     "DEFAULT_SEED",
     "ChunkHeader",
-    "KeyExchange",
-    "StreamingContext",
     "ContextMismatchError",
     "DecryptionError",
     "FormatError",
+    "Header",
+    "HeaderV2",
+    "Identity",
     "IntegrityError",
     "KDFLimitError",
+    "KeyExchange",
     "Metadata",
+    "NoMatchingIdentityError",
     "ParameterError",
+    "Recipient",
     "ReplayError",
     "STCContext",
     "STCError",
     "StateError",
+    "StreamingContext",
     "Suite",
     "TruncatedError",
     "WrongPasswordError",
@@ -98,4 +145,9 @@ __all__ = [
     "encrypt",
     "encrypt_blob",
     "errors",
+    "generate_identity",
+    "load_identities",
+    "parse_identity",
+    "parse_recipient",
+    "rekey",
 ]

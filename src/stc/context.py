@@ -1,26 +1,26 @@
-"""STCContext: password-based authenticated encryption bound to a seed, an
-epoch and optional context data (the manual's main object).
+"""STCContext: authenticated encryption to passphrases and public-key recipients, bound to a
+seed, an epoch and optional context data (the manual's main object).
 
-Layering: Argon2id(password) -> key-encryption key (with the seed's epoch key
-and the header) -> opens a key slot -> random data key -> HKDF payload key
-(bound to every header byte and the context data) -> AEAD.  docs/design.md
-explains why, docs/format.md gives the bytes.
+It composes the layers below it: recipients and passphrase slots give a file key and a
+header (:mod:`stc.envelope`, version 2; :mod:`stc.slots` reads version 1), and the STREAM
+layer (:mod:`stc.filestream`) seals chunks under the payload key.  docs/design.md explains
+why, docs/format.md gives the bytes.
 """
 
 from __future__ import annotations
 
 import hmac
 import os
-import re
 import secrets
 import threading
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
-from . import _encoding, _forksafe, cel, entropy, kdf, phe
+from . import _encoding, _forksafe, cel, entropy, envelope, kdf, phe, state
 from ._encoding import ContextData, Password, Seed
 from ._payload import chunk_nonce, payload_key
 from .errors import (
@@ -28,25 +28,26 @@ from .errors import (
     FormatError,
     IntegrityError,
     KDFLimitError,
+    NoMatchingIdentityError,
     ParameterError,
     StateError,
     WrongPasswordError,
 )
-from .filestream import PathOrFile, Progress, decrypt_file, decrypt_range, encrypt_file
-from .metadata import DECOY_SLOTS, MAX_SLOTS, Metadata
-from .slots import open_slots, seal_slots, slot_kek, wrap_key
-from .suite import KEY_SIZE, TAG_SIZE, Suite
+from .filestream import Opener, PathOrFile, Progress, decrypt_file, decrypt_range, encrypt_file
+from .format_v2 import MAX_PASSPHRASE_STANZAS, HeaderV2
+from .headers import Header, as_header, parse_header
+from .metadata import Metadata
+from .recipients import Identity, Recipient, parse_identity, parse_recipients
+from .rekeyfile import rewrite_header
+from .slots import open_slots, slot_kek
+from .suite import AEAD, TAG_SIZE, Suite
 
 RandomSource = Callable[[int], bytes]
 
 _CACHE_ENTRIES = 32
-_STATE_VERSION = 2
-_LEGACY_STATE_VERSION = 1
-_HEX32 = re.compile(r"[0-9a-f]{32}")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-def check_context_flag(meta: Metadata, context_data: ContextData) -> None:
+def check_context_flag(meta: Header, context_data: ContextData) -> None:
     """Refuse early, with a precise message, when context data is missing or unexpected."""
     if meta.context_bound and context_data is None:
         raise ContextMismatchError("this data was encrypted with context data; pass the same context_data")
@@ -159,98 +160,118 @@ class STCContext:
                 self._cache.popitem(last=False)
         return key
 
-    def _randbelow(self, n: int) -> int:
-        while True:  # rejection sampling keeps the choice uniform
-            value = self._rand(1)[0]
-            if value < 256 - 256 % n:
-                return value % n
-
     # ---- headers (shared by messages and files) ------------------------------------
     def _new_header(
         self,
         passwords: Sequence[Password],
+        recipients: Iterable["Recipient | str"],
         *,
         context_data: ContextData,
         use_decoys: bool,
         text: bool = False,
         chunk_size: int = 0,
         is_file: bool = False,
-    ) -> tuple[Metadata, bytes, bytes]:
-        """A fresh header, its random data key and the encoded context data."""
+    ) -> tuple[HeaderV2, AEAD, bytes]:
+        """A fresh version-2 header, the AEAD of its payload and the encoded context data."""
         encoded = [_encoding.encode_password(p) for p in passwords]
-        if not encoded:
-            raise ParameterError("at least one password is needed")
         if len(set(encoded)) != len(encoded):
             raise ParameterError("the same password was given twice")
-        total = max(DECOY_SLOTS, len(encoded)) if use_decoys else len(encoded)
-        if total > MAX_SLOTS:
-            raise ParameterError(f"at most {MAX_SLOTS} passwords can unlock one message")
+        if len(encoded) > MAX_PASSPHRASE_STANZAS:
+            raise ParameterError(f"at most {MAX_PASSPHRASE_STANZAS} passwords can unlock one message or file")
+        if isinstance(recipients, (str, Recipient)):
+            recipients = [recipients]
+        parsed = parse_recipients(recipients)
+        if not encoded and not parsed:
+            raise ParameterError("give a password or at least one recipient")
         encoded_context = _encoding.encode_context(context_data)  # validated before any key work
         epoch, epoch_key = self.cel.current()
-        # Placeholder slots give the header its final shape; the prefix does not depend on them.
-        draft = Metadata(
-            suite=self.suite,
-            kdf=self._kdf,
-            epoch=epoch,
-            kdf_salt=self._kdf_salt,
-            nonce=self._rand(kdf.SALT_SIZE),
-            slots=(bytes(KEY_SIZE + TAG_SIZE),) * total,
-            text=text,
-            context_bound=context_data is not None,
-            chunk_size=chunk_size,
-            is_file=is_file,
+        header, file_key = envelope.seal(
+            suite=self.suite, epoch=epoch, epoch_key=epoch_key, recipients=parsed,
+            pw_keys=[self._password_key(p, self._kdf_salt, self._kdf) for p in encoded],
+            kdf=self._kdf, kdf_salt=self._kdf_salt, use_decoys=use_decoys, text=text,
+            context_bound=context_data is not None, chunk_size=chunk_size, is_file=is_file, rand=self._rand,
         )
-        dek = self._rand(KEY_SIZE)
-        keks = [slot_kek(self._password_key(p, self._kdf_salt, self._kdf), epoch_key, draft.prefix) for p in encoded]
-        slots = seal_slots([wrap_key(self.suite, k, dek) for k in keks], total, self._rand, self._randbelow)
-        meta = Metadata(
-            suite=draft.suite,
-            kdf=draft.kdf,
-            epoch=epoch,
-            kdf_salt=draft.kdf_salt,
-            nonce=draft.nonce,
-            slots=slots,
-            text=text,
-            context_bound=draft.context_bound,
-            chunk_size=chunk_size,
-            is_file=is_file,
-        )
-        return meta, dek, encoded_context
+        object.__setattr__(header, "_origin", weakref.ref(self))  # in memory only: never pickled or written
+        aead = header.suite.aead(envelope.payload_key(file_key, header, encoded_context))
+        return header, aead, encoded_context
 
-    def _open_header(self, meta: Metadata, password: Password, context_data: ContextData) -> tuple[int, bytes]:
-        """Open the key slots: return (slot index, data key) or raise WrongPasswordError.
-
-        Checks, in order: the header's Argon2id cost against its version's floor
-        (KDFLimitError), the context-data flag (ContextMismatchError), the password.
-        """
-        if not self._weak_ok and not meta.kdf.meets(kdf.V1_DECRYPT_FLOOR):
+    def _check_cost(self, header: Header) -> None:
+        """Refuse a header whose Argon2id cost is below its version's floor (before Argon2id runs)."""
+        cost = header.kdf
+        if self._weak_ok or cost is None:
+            return
+        floor = kdf.V1_DECRYPT_FLOOR if isinstance(header, Metadata) else kdf.ENCRYPT_FLOOR
+        if not cost.meets(floor):
             raise KDFLimitError(
-                f"the header asks for Argon2id at {meta.kdf.memory_kib} KiB, {meta.kdf.passes} pass(es) and "
-                f"{meta.kdf.lanes} lanes, below the minimum of {kdf.V1_DECRYPT_FLOOR.describe()}: "
+                f"the header asks for Argon2id at {cost.memory_kib} KiB, {cost.passes} pass(es) and "
+                f"{cost.lanes} lanes, below the minimum of {floor.describe()} for version {header.version}: "
                 f"refused, since such a header makes password guessing cheap"
             )
-        check_context_flag(meta, context_data)
-        pw = _encoding.encode_password(password)
-        kek = slot_kek(self._password_key(pw, meta.kdf_salt, meta.kdf), self.cel.key_for(meta.epoch), meta.prefix)
-        opened = open_slots(meta.suite, kek, meta.slots)
-        if opened is None:
-            raise WrongPasswordError("wrong password (or wrong seed): no key slot opened")
-        return opened
+
+    def _file_key(
+        self, header: HeaderV2, password: "Password | None", identities: Sequence[Identity]
+    ) -> tuple[bytes, int]:
+        """Open a version-2 header: (file key, index of the stanza that opened)."""
+        if password is not None:
+            pw = _encoding.encode_password(password)
+            return envelope.open_file_key(
+                header, identities=identities, password_key=lambda salt, cost: self._password_key(pw, salt, cost),
+                epoch_key=lambda: self.cel.key_for(header.epoch))
+        return envelope.open_file_key(header, identities=identities, password_key=None,
+                                      epoch_key=lambda: self.cel.key_for(header.epoch))
+
+    def _open(
+        self,
+        header: Header,
+        password: "Password | None",
+        identities: "Iterable[Identity | str]",
+        context_data: ContextData,
+    ) -> tuple[int, AEAD]:
+        """Open a header of either version: (index of the key slot that opened, payload AEAD).
+
+        Checks, in order: the Argon2id floor (KDFLimitError), the context-data flag
+        (ContextMismatchError), then the identities and the password.
+        """
+        ids = [parse_identity(i) for i in ([identities] if isinstance(identities, (str, Identity)) else identities)]
+        if password is None and not ids:
+            raise ParameterError("give the password or an identity")
+        self._check_cost(header)
+        check_context_flag(header, context_data)
+        encoded_context = _encoding.encode_context(context_data)
+        if isinstance(header, Metadata):
+            if password is None:
+                raise NoMatchingIdentityError("this is version-1 data, which only a password opens")
+            pw = _encoding.encode_password(password)
+            kek = slot_kek(self._password_key(pw, header.kdf_salt, header.kdf), self.cel.key_for(header.epoch),
+                           header.prefix)
+            opened = open_slots(header.suite, kek, header.slots)
+            if opened is None:
+                raise WrongPasswordError("wrong password (or wrong seed): no key slot opened")
+            slot, dek = opened
+            return slot, header.suite.aead(payload_key(dek, header, encoded_context))
+        file_key, slot = self._file_key(header, password, ids)
+        return slot, header.suite.aead(envelope.payload_key(file_key, header, encoded_context))
+
+    def _opener(self, password: "Password | None", identities: "Iterable[Identity | str]",
+                context_data: ContextData) -> Opener:
+        return lambda header: self._open(header, password, identities, context_data)
 
     # ---- messages ------------------------------------------------------------------
     def encrypt(
         self,
         data: "str | bytes",
-        password: Password,
+        password: "Password | None" = None,
         *,
+        recipients: Iterable["Recipient | str"] = (),
         context_data: ContextData = None,
         use_decoys: bool = True,
         additional_passwords: Sequence[Password] = (),
-    ) -> tuple[bytes, Metadata]:
+    ) -> tuple[bytes, HeaderV2]:
         """Encrypt ``data``; return ``(ciphertext, metadata)``, both needed to decrypt.
 
-        Any of ``password`` and ``additional_passwords`` opens the message.  The same
-        ``context_data`` (JSON-like; see docs/format.md) must be given to decrypt.
+        Any of ``password``, ``additional_passwords`` (4 passwords at most) and the
+        ``recipients`` (public keys, see :func:`stc.generate_identity`) opens the message.
+        The same ``context_data`` (JSON-like; see docs/format.md) must be given to decrypt.
         """
         if isinstance(data, str):
             text, payload = True, _encoding.utf8(data, "the data")
@@ -258,42 +279,42 @@ class STCContext:
             text, payload = False, bytes(data)
         else:
             raise ParameterError(f"data must be str or bytes, not {type(data).__name__}")
-        meta, dek, encoded_context = self._new_header(
-            [password, *additional_passwords], context_data=context_data, use_decoys=use_decoys, text=text
+        passwords = [*([] if password is None else [password]), *additional_passwords]
+        header, aead, encoded_context = self._new_header(
+            passwords, recipients, context_data=context_data, use_decoys=use_decoys, text=text
         )
-        aead = meta.suite.aead(payload_key(dek, meta, encoded_context))
         ciphertext = aead.encrypt(chunk_nonce(0, True), payload, encoded_context)
         self.cel.record(len(payload))
-        return ciphertext, meta
+        return ciphertext, header
 
     def decrypt(
         self,
         ciphertext: bytes,
-        metadata: "Metadata | bytes",
-        password: Password,
+        metadata: "Header | bytes",
+        password: "Password | None" = None,
         *,
+        identities: "Iterable[Identity | str]" = (),
         context_data: ContextData = None,
     ) -> "str | bytes":
         """Authenticate and decrypt; returns ``str`` if a ``str`` was encrypted.
 
-        Raises WrongPasswordError (no key slot opened), ContextMismatchError or
-        IntegrityError (the payload did not authenticate), FormatError (malformed).
+        Raises WrongPasswordError (no key slot opened; NoMatchingIdentityError for
+        identities), ContextMismatchError or IntegrityError (the payload did not
+        authenticate), FormatError (malformed).
         """
-        meta = metadata if isinstance(metadata, Metadata) else Metadata.from_bytes(metadata)
+        meta = as_header(metadata)
         if meta.is_file:
             raise FormatError("this is a file header; use decrypt_stream")
         if not isinstance(ciphertext, (bytes, bytearray, memoryview)):
             raise FormatError(f"ciphertext must be bytes, not {type(ciphertext).__name__}")
         if len(ciphertext) < TAG_SIZE:
             raise IntegrityError(f"ciphertext is {len(ciphertext)} bytes, shorter than its tag")
-        _, dek = self._open_header(meta, password, context_data)
-        encoded_context = _encoding.encode_context(context_data)
-        aead = meta.suite.aead(payload_key(dek, meta, encoded_context))
+        _, aead = self._open(meta, password, identities, context_data)
         try:
-            payload = aead.decrypt(chunk_nonce(0, True), bytes(ciphertext), encoded_context)
+            payload = aead.decrypt(chunk_nonce(0, True), bytes(ciphertext), _encoding.encode_context(context_data))
         except InvalidTag:
             raise IntegrityError(
-                "the password is right but the data did not authenticate: "
+                "the key is right but the data did not authenticate: "
                 "wrong context data, or the ciphertext or metadata was modified"
             ) from None
         if meta.text:
@@ -303,52 +324,66 @@ class STCContext:
                 raise IntegrityError("authenticated text is not valid UTF-8") from None
         return payload
 
-    def encrypt_blob(self, data: "str | bytes", password: Password, **kwargs: Any) -> bytes:
-        """One-value form: ``metadata.to_bytes() + ciphertext``."""
+    def encrypt_blob(self, data: "str | bytes", password: "Password | None" = None, **kwargs: Any) -> bytes:
+        """One-value form: ``metadata.to_bytes() + ciphertext`` (same keywords as :meth:`encrypt`)."""
         ciphertext, meta = self.encrypt(data, password, **kwargs)
         return meta.to_bytes() + ciphertext
 
-    def decrypt_blob(self, blob: bytes, password: Password, *, context_data: ContextData = None) -> "str | bytes":
+    def decrypt_blob(
+        self,
+        blob: bytes,
+        password: "Password | None" = None,
+        *,
+        identities: "Iterable[Identity | str]" = (),
+        context_data: ContextData = None,
+    ) -> "str | bytes":
         """Inverse of :meth:`encrypt_blob`."""
-        meta, used = Metadata.parse_prefix(blob)
-        return self.decrypt(blob[used:], meta, password, context_data=context_data)
+        meta, used = parse_header(blob)
+        return self.decrypt(blob[used:], meta, password, identities=identities, context_data=context_data)
 
     # ---- files -----------------------------------------------------------------------
     def encrypt_stream(
         self,
         input_path: "PathOrFile",
         output_path: "PathOrFile",
-        password: Password,
+        password: "Password | None" = None,
         *,
+        recipients: Iterable["Recipient | str"] = (),
         chunk_size: int = 1 << 20,
         progress_callback: "Progress | None" = None,
         context_data: ContextData = None,
         use_decoys: bool = True,
         additional_passwords: Sequence[Password] = (),
-    ) -> Metadata:
+    ) -> HeaderV2:
         """Encrypt a file of any size in constant memory; return its header.
 
         The output is self-contained (the header is written first); a path output
         appears only once complete.  ``progress_callback(done, total)`` runs after
         each non-empty chunk (``total`` is None for pipes).
         """
-        return encrypt_file(
-            self, input_path, output_path, [password, *additional_passwords],
-            chunk_size=chunk_size, progress_callback=progress_callback,
-            context_data=context_data, use_decoys=use_decoys,
-        )
+        from .filestream import check_chunk_size
+
+        check_chunk_size(chunk_size)
+        passwords = [*([] if password is None else [password]), *additional_passwords]
+        header, aead, _ = self._new_header(passwords, recipients, context_data=context_data,
+                                           use_decoys=use_decoys, chunk_size=chunk_size, is_file=True)
+        done = encrypt_file(header.to_bytes(), aead, input_path, output_path, chunk_size=chunk_size,
+                            progress_callback=progress_callback)
+        self.cel.record(done)
+        return header
 
     def decrypt_stream(
         self,
         input_path: "PathOrFile",
-        metadata: "Metadata | None" = None,
+        metadata: "Header | None" = None,
         output_path: "PathOrFile | None" = None,
         password: "Password | None" = None,
         *,
+        identities: "Iterable[Identity | str]" = (),
         chunk_size: "int | None" = None,
         progress_callback: "Progress | None" = None,
         context_data: ContextData = None,
-    ) -> Metadata:
+    ) -> Header:
         """Decrypt a file made by :meth:`encrypt_stream`; return its header.
 
         ``metadata`` is optional (the file holds it) and must match when given.
@@ -356,13 +391,11 @@ class STCContext:
         decides.  A path output is written to a temporary file and renamed only
         after the final chunk authenticated; on error nothing is left behind.
         """
-        if output_path is None or password is None:
-            raise ParameterError("output_path and password are required")
+        if output_path is None:
+            raise ParameterError("output_path is required")
         del chunk_size
-        meta, _, _, _ = decrypt_file(
-            self, input_path, output_path, password,
-            metadata=metadata, progress_callback=progress_callback, context_data=context_data,
-        )
+        meta, _, _, _ = decrypt_file(input_path, output_path, self._opener(password, identities, context_data),
+                                     metadata=metadata, progress_callback=progress_callback)
         return meta
 
     def decrypt_range(
@@ -370,13 +403,55 @@ class STCContext:
         input_path: "str | os.PathLike[str]",
         offset: int,
         length: int,
-        password: Password,
+        password: "Password | None" = None,
         *,
+        identities: "Iterable[Identity | str]" = (),
         context_data: ContextData = None,
     ) -> bytes:
         """Random access: plaintext bytes [offset, offset+length) of an encrypted file,
         authenticating only the chunks that cover them (and the final chunk)."""
-        return decrypt_range(self, input_path, offset, length, password, context_data=context_data)
+        return decrypt_range(input_path, offset, length, self._opener(password, identities, context_data))
+
+    def rekey(
+        self,
+        path: "str | os.PathLike[str]",
+        *,
+        password: "Password | None" = None,
+        identities: "Iterable[Identity | str]" = (),
+        add: Iterable["Recipient | str"] = (),
+        remove: Iterable["Recipient | str"] = (),
+        new_password: "Password | None" = None,
+        use_decoys: bool = True,
+    ) -> HeaderV2:
+        """Change who can open an encrypted file by rewriting only its header: add or remove
+        recipients, or replace every passphrase by ``new_password``.  The chunks are copied
+        as they are (never decrypted).  Removing a recipient cannot take back copies it
+        already has, nor the file key if it kept it (the key does not change)."""
+        add_r, remove_r = parse_recipients(add), parse_recipients(remove)
+        new_pw = None if new_password is None else _encoding.encode_password(new_password)
+        if not add_r and not remove_r and new_pw is None:
+            raise ParameterError("nothing to change: give recipients to add or remove, or a new password")
+        ids = [parse_identity(i) for i in identities]
+        if password is None and not ids:
+            raise ParameterError("give the password or an identity that opens the file")
+
+        def make(header: Header) -> HeaderV2:
+            if not isinstance(header, HeaderV2):
+                raise ParameterError(
+                    "this is a version-1 file, whose header cannot be re-keyed; decrypt it and encrypt it "
+                    "again to get a version-2 file"
+                )
+            self._check_cost(header)
+            file_key, _ = self._file_key(header, password, ids)
+            new_salt = self._rand(kdf.SALT_SIZE) if new_pw is not None else b""
+            return envelope.rekey(
+                header, file_key, add=add_r, remove=remove_r,
+                new_pw_key=None if new_pw is None else self._password_key(new_pw, new_salt, self._kdf),
+                new_kdf=self._kdf, new_kdf_salt=new_salt, epoch_key=self.cel.key_for(header.epoch),
+                use_decoys=use_decoys, rand=self._rand,
+            )
+
+        return rewrite_header(path, make)
 
     # ---- PHE / derivation ------------------------------------------------------------
     def hash(self, data: "str | bytes", *, context_data: ContextData = None) -> bytes:
@@ -413,111 +488,32 @@ class STCContext:
         """
         with self._lock:
             hash_count = self.hash_count
-        epoch, _ = self.cel.current()
-        state: dict[str, Any] = {
-            "cel_state": {
-                "version": _STATE_VERSION,
-                "epoch": epoch,
-                "operations": self.cel.operations,
-                "bytes_processed": self.cel.bytes_processed,
-                "seed_check": self._seed_check.hex(),
-            },
-            "phe_state": {"version": _STATE_VERSION, "hash_count": hash_count},
-            "pcf_state": {
-                "version": _STATE_VERSION,
-                "suite": self.suite.label,
-                "lattice_size": self._lattice_size,
-                "depth": self._depth,
-            },
-        }
-        state["cel_state"]["mac"] = self._state_mac(state).hex()
-        return state
+        snapshot = state.Snapshot(self.cel.epoch, self.cel.operations, self.cel.bytes_processed, hash_count,
+                                  self.suite.label, self._lattice_size, self._depth)
+        return state.build(snapshot, self._seed_check, self._state_key)
 
-    def _state_mac(self, state: dict[str, Any]) -> bytes:
-        """HMAC-SHA256 over the canonical encoding of the state without its ``mac`` field."""
-        body = {name: {k: v for k, v in section.items() if k != "mac"} for name, section in state.items()}
-        return hmac.new(self._state_key, _encoding.encode_context(body), "sha256").digest()
-
-    def load_state(self, state: dict[str, Any], *, legacy_unauthenticated: bool = False) -> None:
+    def load_state(self, saved: dict[str, Any], *, legacy_unauthenticated: bool = False) -> None:
         """Restore a state from :meth:`save_state`; StateError if malformed, modified or
         from another seed, and nothing changes then.
 
         Version-1 states (written before states carried a MAC) are refused unless
         ``legacy_unauthenticated=True``: nothing can tell whether they were edited.
         """
-        if not isinstance(state, dict) or set(state) != {"cel_state", "phe_state", "pcf_state"}:
-            raise StateError("state must be a dict with exactly the keys cel_state, phe_state, pcf_state")
-        cel_s = _section(state, "cel_state")
-        version = _int(cel_s, "version", _LEGACY_STATE_VERSION, _STATE_VERSION)
-        mac_keys = {"mac"} if version == _STATE_VERSION else set()
-        _keys(cel_s, "cel_state", {"version", "epoch", "operations", "bytes_processed", "seed_check"} | mac_keys)
-        phe_s = _keys(_section(state, "phe_state"), "phe_state", {"version", "hash_count"})
-        pcf_s = _keys(_section(state, "pcf_state"), "pcf_state", {"version", "suite", "lattice_size", "depth"})
-        if any(_int(section, "version", 0, 255) != version for section in (phe_s, pcf_s)):
-            raise StateError("all sections of a state must have the same version")
-        epoch = _int(cel_s, "epoch", 0, cel.MAX_EPOCH)
-        ops = _int(cel_s, "operations", 0, 2**63)
-        nbytes = _int(cel_s, "bytes_processed", 0, 2**63)
-        hashes = _int(phe_s, "hash_count", 0, 2**63)
-        lattice = _int(pcf_s, "lattice_size", kdf.MIN_LATTICE, kdf.MAX_LATTICE)
-        depth = _int(pcf_s, "depth", kdf.MIN_DEPTH, kdf.MAX_DEPTH)
-        check, suite_label = cel_s["seed_check"], pcf_s["suite"]
-        if not isinstance(check, str) or not _HEX32.fullmatch(check):
-            raise StateError("cel_state.seed_check must be 32 lower-case hex digits")
-        if not isinstance(suite_label, str):
-            raise StateError("pcf_state.suite must be a string")
-        # Every field has its type now, so the canonical encoding under the MAC cannot fail.
-        if not hmac.compare_digest(bytes.fromhex(check), self._seed_check):
-            raise StateError("this state belongs to a context with another seed")
-        if version == _STATE_VERSION:
-            mac = cel_s["mac"]
-            if not isinstance(mac, str) or not _HEX64.fullmatch(mac):
-                raise StateError("cel_state.mac must be 64 lower-case hex digits")
-            try:
-                expected = self._state_mac(state)
-            except ParameterError:
-                raise StateError("the state holds a value that is not valid text") from None
-            if not hmac.compare_digest(bytes.fromhex(mac), expected):
-                raise StateError("the state was modified: its MAC does not match (nothing was loaded)")
-        elif not legacy_unauthenticated:
-            raise StateError(
-                "this is a version-1 state, which carries no MAC, so edits cannot be detected; load it once "
-                "with legacy_unauthenticated=True if you trust it, then save_state() again"
-            )
-        params = self._checked_cost(lattice, depth, StateError)
+        snap = state.parse(saved, self._seed_check, self._state_key, legacy_unauthenticated=legacy_unauthenticated)
+        params = self._checked_cost(snap.lattice_size, snap.depth, StateError)
         try:
-            suite = Suite.parse(suite_label)
+            suite = Suite.parse(snap.suite)
         except ParameterError as exc:
             raise StateError(f"pcf_state.suite: {exc}") from None
         # All checks passed: commit.
         self._kdf = params
-        self._lattice_size, self._depth, self.suite = lattice, depth, suite
-        self.cel.restore(epoch, ops, nbytes)
+        self._lattice_size, self._depth, self.suite = snap.lattice_size, snap.depth, suite
+        self.cel.restore(snap.epoch, snap.operations, snap.bytes_processed)
         with self._lock:
-            self.hash_count = hashes
+            self.hash_count = snap.hash_count
 
 
 def decrypting_context(seed: Seed) -> STCContext:
     """A context used only to decrypt: the Argon2id cost comes from each header (the
     default knobs cost nothing until something is encrypted)."""
     return STCContext(seed)
-
-
-def _section(state: dict[str, Any], name: str) -> dict[str, Any]:
-    section = state[name]
-    if not isinstance(section, dict):
-        raise StateError(f"state[{name!r}] must be a dict")
-    return section
-
-
-def _keys(section: dict[str, Any], name: str, keys: set[str]) -> dict[str, Any]:
-    if set(section) != keys:
-        raise StateError(f"{name} must have exactly the keys {sorted(keys)}")
-    return section
-
-
-def _int(section: dict[str, Any], key: str, low: int, high: int) -> int:
-    value = section.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise StateError(f"{key} must be an integer in [{low}, {high}]")
-    return value

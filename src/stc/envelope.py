@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -44,6 +43,7 @@ from .recipients.base import (
     X25519,
     XWING,
     Identity,
+    Random,
     Recipient,
     Stanza,
     unwrap,
@@ -72,14 +72,26 @@ def _passphrase_kek(pw_key: bytes, epoch_key: bytes, salt: bytes, lbl: bytes) ->
     return hkdf(pw_key + epoch_key, b"v2 passphrase wrap" + salt + lbl)
 
 
-def passphrase_stanza(pw_key: bytes, epoch_key: bytes, file_key: bytes, lbl: bytes) -> Stanza:
+def passphrase_stanza(pw_key: bytes, epoch_key: bytes, file_key: bytes, lbl: bytes,
+                      rand: Random = os.urandom) -> Stanza:
     """A passphrase stanza: a fresh salt and the file key wrapped under the passphrase's key."""
-    salt = os.urandom(SALT_SIZE)
+    salt = rand(SALT_SIZE)
     return Stanza(PASSPHRASE, salt + wrap(_passphrase_kek(pw_key, epoch_key, salt, lbl), file_key))
 
 
-def _decoy_passphrase() -> Stanza:
-    return Stanza(PASSPHRASE, os.urandom(SALT_SIZE + WRAPPED_SIZE))
+def _decoy_passphrase(rand: Random = os.urandom) -> Stanza:
+    return Stanza(PASSPHRASE, rand(SALT_SIZE + WRAPPED_SIZE))
+
+
+def _shuffle(entries: list["Entry"], rand: Random) -> None:
+    """Fisher-Yates with rejection sampling from ``rand``: every order equally likely."""
+    for i in range(len(entries) - 1, 0, -1):
+        while True:
+            value = rand(1)[0]
+            if value < 256 - 256 % (i + 1):
+                break
+        j = value % (i + 1)
+        entries[i], entries[j] = entries[j], entries[i]
 
 
 def _mac(file_key: bytes, mac_input: bytes) -> bytes:
@@ -117,17 +129,18 @@ class Core:
 Entry = tuple[Stanza, bytes]  # a stanza and its recipient's fingerprint (zeros: passphrase or decoy)
 
 
-def _assemble(core: Core, entries: list[Entry], file_key: bytes, kdf: "KdfParams | None", kdf_salt: bytes) -> HeaderV2:
+def _assemble(core: Core, entries: list[Entry], file_key: bytes, kdf: "KdfParams | None", kdf_salt: bytes,
+              rand: Random) -> HeaderV2:
     """Shuffle the entries, seal the directory (if any public-key stanza) and compute the MAC."""
     if len(entries) > MAX_STANZAS:
         raise ParameterError(f"at most {MAX_STANZAS} key slots (recipients, passphrases and decoys) fit a header")
     if sum(s.kind == PASSPHRASE for s, _ in entries) > MAX_PASSPHRASE_STANZAS:
         raise ParameterError(f"at most {MAX_PASSPHRASE_STANZAS} passphrase slots (passphrases and decoys) fit a header")
-    secrets.SystemRandom().shuffle(entries)  # positions reveal nothing
+    _shuffle(entries, rand)  # positions reveal nothing
     has_pw = any(s.kind == PASSPHRASE for s, _ in entries)
     dir_salt = directory = b""
     if not all(s.kind == PASSPHRASE for s, _ in entries):
-        dir_salt = os.urandom(16)
+        dir_salt = rand(16)
         key = _directory_key(file_key, dir_salt, label(core.to_bytes()))
         directory = ChaCha20Poly1305(key).encrypt(bytes(12), b"".join(fp for _, fp in entries), None)
     fields = {"suite": core.suite, "nonce": core.nonce, "epoch": core.epoch, "text": core.text,
@@ -138,15 +151,15 @@ def _assemble(core: Core, entries: list[Entry], file_key: bytes, kdf: "KdfParams
     return HeaderV2(mac=_mac(file_key, draft.mac_input), **fields)  # type: ignore[arg-type]
 
 
-def _decoys(entries: list[Entry]) -> list[Entry]:
+def _decoys(entries: list[Entry], rand: Random) -> list[Entry]:
     """Decoys to bring each stanza kind present up to DECOYS stanzas."""
-    makers: dict[int, Callable[[], Stanza]] = {
+    makers: dict[int, Callable[[Random], Stanza]] = {
         PASSPHRASE: _decoy_passphrase, X25519: X25519Recipient.decoy, XWING: XWingRecipient.decoy,
     }
     out: list[Entry] = []
     for kind in sorted({s.kind for s, _ in entries}):
         have = sum(s.kind == kind for s, _ in entries)
-        out += [(makers[kind](), _NO_FINGERPRINT) for _ in range(max(0, DECOYS - have))]
+        out += [(makers[kind](rand), _NO_FINGERPRINT) for _ in range(max(0, DECOYS - have))]
     return out
 
 
@@ -164,18 +177,20 @@ def seal(
     context_bound: bool = False,
     chunk_size: int = 0,
     is_file: bool = False,
+    rand: Random = os.urandom,
 ) -> tuple[HeaderV2, bytes]:
     """A new header and its file key: one stanza per recipient and per passphrase key, plus decoys."""
     if not recipients and not pw_keys:
         raise ParameterError("at least one passphrase or recipient is needed")
-    file_key = os.urandom(FILE_KEY_SIZE)
-    core = Core(suite, os.urandom(16), epoch, text, context_bound, chunk_size, is_file)
+    file_key = rand(FILE_KEY_SIZE)
+    core = Core(suite, rand(16), epoch, text, context_bound, chunk_size, is_file)
     lbl = label(core.to_bytes())
-    entries: list[Entry] = [(passphrase_stanza(k, epoch_key, file_key, lbl), _NO_FINGERPRINT) for k in pw_keys]
-    entries += [(r.wrap(file_key, lbl), r.fingerprint) for r in recipients]
+    entries: list[Entry] = [(passphrase_stanza(k, epoch_key, file_key, lbl, rand), _NO_FINGERPRINT)
+                            for k in pw_keys]
+    entries += [(r.wrap(file_key, lbl, rand), r.fingerprint) for r in recipients]
     if use_decoys:
-        entries += _decoys(entries)
-    return _assemble(core, entries, file_key, kdf, kdf_salt), file_key
+        entries += _decoys(entries, rand)
+    return _assemble(core, entries, file_key, kdf, kdf_salt, rand), file_key
 
 
 def open_file_key(
@@ -222,7 +237,7 @@ def _no_match(header: HeaderV2, identities: Sequence[Identity], tried_password: 
         return NoMatchingIdentityError("no identity matched any of the recipients, and the passphrase is wrong")
     if not has_passphrase:
         return NoMatchingIdentityError("this is encrypted to recipients only: an identity is needed to open it")
-    return WrongPasswordError("wrong passphrase (or wrong seed): no key slot opened")
+    return WrongPasswordError("wrong password (or wrong seed): no key slot opened")
 
 
 def fingerprints(header: HeaderV2, file_key: bytes) -> list[bytes]:
@@ -248,6 +263,7 @@ def rekey(
     new_kdf_salt: bytes = b"",
     epoch_key: bytes = b"",
     use_decoys: bool = True,
+    rand: Random = os.urandom,
 ) -> HeaderV2:
     """A new header for the same file key and core: recipients added or removed, or every
     passphrase slot replaced by one for a new passphrase.  The payload stays valid as it is."""
@@ -266,11 +282,11 @@ def rekey(
     kdf, kdf_salt = header.kdf, header.kdf_salt
     if new_pw_key is not None:
         entries = [(s, fp) for s, fp in entries if s.kind != PASSPHRASE]
-        entries.append((passphrase_stanza(new_pw_key, epoch_key, file_key, lbl), _NO_FINGERPRINT))
+        entries.append((passphrase_stanza(new_pw_key, epoch_key, file_key, lbl, rand), _NO_FINGERPRINT))
         kdf, kdf_salt = new_kdf, new_kdf_salt
-    entries += [(r.wrap(file_key, lbl), r.fingerprint) for r in add]
+    entries += [(r.wrap(file_key, lbl, rand), r.fingerprint) for r in add]
     if not any(fp != _NO_FINGERPRINT or s.kind == PASSPHRASE for s, fp in entries):
         raise ParameterError("re-keying would leave no recipient and no passphrase: nobody could open the file")
     if use_decoys:
-        entries += [(s, fp) for s, fp in _decoys(entries) if s.kind != PASSPHRASE or new_pw_key is not None]
-    return _assemble(Core.of(header), entries, file_key, kdf, kdf_salt)
+        entries += [(s, fp) for s, fp in _decoys(entries, rand) if s.kind != PASSPHRASE or new_pw_key is not None]
+    return _assemble(Core.of(header), entries, file_key, kdf, kdf_salt, rand)

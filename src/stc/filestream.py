@@ -1,11 +1,14 @@
 """Constant-memory file encryption: the STREAM construction over fixed buffers.
 
-File = header (:class:`~stc.metadata.Metadata`, magic ``STCF``) || chunks.
-Chunk ``i`` is ``AEAD(key, nonce(i, last), plaintext_i)``: ``chunk_size`` bytes
-of plaintext (only the final chunk may be shorter, and it is empty only when
-the whole file is), each followed by its 16-byte tag.  The key is bound to the
-whole header and to the context data, so chunks cannot move between files;
-the index and last flag in the nonce catch reordering, truncation and appends.
+File = header (magic ``STCF``, version 1 or 2) || chunks.  Chunk ``i`` is
+``AEAD(key, nonce(i, last), plaintext_i)``: ``chunk_size`` bytes of plaintext (only the
+final chunk may be shorter, and it is empty only when the whole file is), each followed
+by its 16-byte tag.  The key is bound to the header and to the context data, so chunks
+cannot move between files; the index and last flag in the nonce catch reordering,
+truncation and appends.
+
+This layer takes a key (an AEAD) and header bytes, or a callback that opens a header's
+key; it knows nothing about passwords, recipients or contexts.
 
 Memory: two input buffers and a ring of three output buffers of about ``chunk_size``
 bytes each, whatever the file size; a writer thread overlaps writing with sealing.
@@ -23,22 +26,20 @@ import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Union
+from typing import IO, Any, BinaryIO, Union
 
 from cryptography.exceptions import InvalidTag
 
-from . import _encoding
-from ._encoding import ContextData, Password
-from ._payload import chunk_nonce, payload_key
+from ._payload import chunk_nonce
 from .errors import FormatError, IntegrityError, ParameterError, TruncatedError
-from .metadata import FIXED_SIZE, MAX_CHUNK, MIN_CHUNK, SLOT_SIZE, Metadata
+from .headers import Header, read_header
+from .metadata import MAX_CHUNK, MIN_CHUNK
 from .suite import AEAD, TAG_SIZE
-
-if TYPE_CHECKING:
-    from .context import STCContext
 
 PathOrFile = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes]]
 Progress = Callable[[int, "int | None"], Any]
+#: Opens a file header's key: returns (index of the key slot that opened, the AEAD of the chunks).
+Opener = Callable[[Header], "tuple[int, AEAD]"]
 
 DEFAULT_CHUNK = 1 << 20
 
@@ -177,27 +178,21 @@ def _atomic_output(dst: PathOrFile, src: PathOrFile) -> Iterator[Any]:
 
 
 def encrypt_file(
-    ctx: "STCContext",
+    header: bytes,
+    aead: AEAD,
     src: PathOrFile,
     dst: PathOrFile,
-    passwords: "list[Password]",
     *,
     chunk_size: int = DEFAULT_CHUNK,
     progress_callback: "Progress | None" = None,
-    context_data: ContextData = None,
-    use_decoys: bool = True,
-) -> Metadata:
-    """Encrypt ``src`` to ``dst`` in constant memory and return the header written."""
+) -> int:
+    """Write ``header`` then the chunks of ``src`` sealed under ``aead``; return the plaintext size."""
     check_chunk_size(chunk_size)
-    meta, dek, encoded_context = ctx._new_header(
-        passwords, context_data=context_data, use_decoys=use_decoys, chunk_size=chunk_size, is_file=True
-    )
-    aead = meta.suite.aead(payload_key(dek, meta, encoded_context))
     bufs = (bytearray(chunk_size), bytearray(chunk_size))
     done = 0
     with _open_input(src) as fin, _atomic_output(dst, src) as fout:
         total = _size_of(fin)
-        _writeall(fout, meta.to_bytes())
+        _writeall(fout, header)
         cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
         n = _readfull(fin, cur)
         index = 0
@@ -216,43 +211,28 @@ def encrypt_file(
                     break
                 cur, nxt, n = nxt, cur, n_next
                 index += 1
-    ctx.cel.record(done)
-    return meta
+    return done
 
 
-def read_header(fin: Any) -> Metadata:
-    """Read and parse the header at the current position of a binary stream."""
-    fixed = bytearray(FIXED_SIZE)
-    if _readfull(fin, memoryview(fixed)) < FIXED_SIZE:
-        raise FormatError("file too short to hold an STC header")
-    count = fixed[FIXED_SIZE - 1]
-    rest = bytearray(min(count, 255) * SLOT_SIZE)
-    got = _readfull(fin, memoryview(rest))
-    meta = Metadata.from_bytes(bytes(fixed) + bytes(rest[:got]))
-    if not meta.is_file:
-        raise FormatError("this is a message header, not an encrypted file; use decrypt()")
-    return meta
+def read_file_header(fin: Any) -> Header:
+    """Read and parse the header at the current position of a binary stream (FormatError if cut)."""
+
+    def read_exactly(n: int) -> bytes:
+        buf = bytearray(n)
+        return bytes(buf[: _readfull(fin, memoryview(buf))])
+
+    header = read_header(read_exactly)
+    if not header.is_file:
+        raise FormatError("this is a message header, not an encrypted file; decrypt it as a message")
+    return header
 
 
-def _header_and_key(
-    ctx: "STCContext",
-    fin: Any,
-    metadata: "Metadata | None",
-    password: Password,
-    context_data: ContextData,
-) -> tuple[Metadata, int, AEAD]:
-    meta = read_header(fin)
-    if metadata is not None and (not isinstance(metadata, Metadata) or metadata.to_bytes() != meta.to_bytes()):
+def _header_and_key(fin: Any, opener: Opener, metadata: "Header | None") -> tuple[Header, int, AEAD]:
+    header = read_file_header(fin)
+    if metadata is not None and (not hasattr(metadata, "to_bytes") or metadata.to_bytes() != header.to_bytes()):
         raise FormatError("the metadata given does not match this file's header")
-    slot, aead = open_file_key(ctx, meta, password, context_data)
-    return meta, slot, aead
-
-
-def open_file_key(ctx: "STCContext", meta: Metadata, password: Password,
-                  context_data: ContextData) -> tuple[int, AEAD]:
-    """Open a file header's key slots: (real slot index, the AEAD of its chunks)."""
-    slot, dek = ctx._open_header(meta, password, context_data)
-    return slot, meta.suite.aead(payload_key(dek, meta, _encoding.encode_context(context_data)))
+    slot, aead = opener(header)
+    return header, slot, aead
 
 
 def _fail(aead: AEAD, index: int, data: memoryview, assumed_last: bool) -> IntegrityError:
@@ -272,18 +252,16 @@ def _fail(aead: AEAD, index: int, data: memoryview, assumed_last: bool) -> Integ
 
 
 def decrypt_file(
-    ctx: "STCContext",
     src: PathOrFile,
     dst: PathOrFile,
-    password: Password,
+    opener: Opener,
     *,
-    metadata: "Metadata | None" = None,
+    metadata: "Header | None" = None,
     progress_callback: "Progress | None" = None,
-    context_data: ContextData = None,
-) -> tuple[Metadata, int, int, int]:
+) -> tuple[Header, int, int, int]:
     """Decrypt ``src`` to ``dst``; return (header, real slot index, chunks, plaintext bytes)."""
     with _open_input(src) as fin:
-        meta, slot, aead = _header_and_key(ctx, fin, metadata, password, context_data)
+        meta, slot, aead = _header_and_key(fin, opener, metadata)
         enc = meta.chunk_size + TAG_SIZE
         remaining = _size_of(fin)
         total = None
@@ -321,21 +299,19 @@ def decrypt_file(
 
 
 def decrypt_range(
-    ctx: "STCContext",
     src: "str | os.PathLike[str]",
     offset: int,
     length: int,
-    password: Password,
+    opener: Opener,
     *,
-    context_data: ContextData = None,
-    metadata: "Metadata | None" = None,
+    metadata: "Header | None" = None,
 ) -> bytes:
     """Plaintext bytes ``[offset, offset + length)``; authenticates only the chunks
     that cover the range plus the final chunk (so a truncated file is still refused)."""
     if isinstance(offset, bool) or isinstance(length, bool) or offset < 0 or length < 0:
         raise ParameterError("offset and length must be non-negative integers")
     with open(src, "rb") as fin:
-        meta, _, aead = _header_and_key(ctx, fin, metadata, password, context_data)
+        meta, _, aead = _header_and_key(fin, opener, metadata)
         start = fin.tell()
         body = os.fstat(fin.fileno()).st_size - start
         enc = meta.chunk_size + TAG_SIZE

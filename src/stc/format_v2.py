@@ -142,6 +142,11 @@ class HeaderV2:
         return len(self._wire)
 
     @property
+    def slot_count(self) -> int:
+        """How many key slots the header holds (real ones and decoys alike)."""
+        return len(self.stanzas)
+
+    @property
     def has_decoys(self) -> bool:
         """True if the header has more stanzas than one (some may be decoys; only keys tell)."""
         return len(self.stanzas) > 1

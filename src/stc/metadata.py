@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import FormatError
 from .kdf import SALT_SIZE, KdfParams
@@ -51,6 +51,8 @@ class Metadata:
     chunk_size: int = 0
     is_file: bool = False
     _wire: bytes = field(default=b"", repr=False, compare=False)
+
+    version: ClassVar[int] = VERSION
 
     def __post_init__(self) -> None:
         # Validate on construction, so no out-of-range header can exist in memory.
@@ -101,12 +103,17 @@ class Metadata:
         return len(self._wire)
 
     @property
+    def slot_count(self) -> int:
+        """How many key slots the header holds (real ones and decoys alike)."""
+        return len(self.slots)
+
+    @property
     def has_decoys(self) -> bool:
         """True if the header holds more than one key slot."""
         return len(self.slots) > 1
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Metadata":
+    def from_bytes(cls, data: "bytes | bytearray | memoryview") -> "Metadata":
         """Parse exactly one header; trailing bytes are an error."""
         meta, used = cls.parse_prefix(data)
         if used != len(data):
@@ -114,7 +121,7 @@ class Metadata:
         return meta
 
     @classmethod
-    def parse_prefix(cls, data: bytes) -> "tuple[Metadata, int]":
+    def parse_prefix(cls, data: "bytes | bytearray | memoryview") -> "tuple[Metadata, int]":
         """Parse the header at the start of ``data``; return it and its length."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise FormatError(f"metadata must be bytes, not {type(data).__name__}")

@@ -12,6 +12,7 @@ import os
 import resource
 import time
 import tracemalloc
+from collections.abc import Iterable
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -19,23 +20,38 @@ from cryptography.exceptions import InvalidTag
 from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
 from ._payload import chunk_nonce
 from .context import STCContext, decrypting_context
-from .errors import FormatError, IntegrityError, ParameterError
-from .filestream import PathOrFile, Progress, decrypt_file, encrypt_file, open_file_key
-from .metadata import Metadata
+from .errors import FormatError, IntegrityError, ParameterError, WrongPasswordError
+from .filestream import PathOrFile, Progress, decrypt_file
+from .headers import Header, as_header, parse_header
+from .recipients import Identity
 from .suite import TAG_SIZE
 
 
-def _context(ctx: "STCContext | None", seed: "Seed | None") -> STCContext:
+def _context(ctx: "STCContext | None", seed: "Seed | None", metadata: "Header | None" = None) -> STCContext:
+    """The context given, else the one that made ``metadata`` in this process, else one for ``seed``."""
     if ctx is not None:
         return ctx
+    if seed is None and metadata is not None:
+        origin = getattr(metadata, "_origin", None)
+        made_by = origin() if origin is not None else None
+        if made_by is not None:
+            return made_by  # type: ignore[no-any-return]
     return decrypting_context(DEFAULT_SEED if seed is None else seed)
+
+
+def _hint_seed(exc: WrongPasswordError, seed: "Seed | None", ctx: "STCContext | None") -> WrongPasswordError:
+    """The same error, telling to pass ``seed=``/``ctx=`` when the public default seed was assumed."""
+    if seed is None and ctx is None and not str(exc).endswith("ctx="):
+        return type(exc)(f"{exc}; if the data was made with another seed, pass seed= or ctx=")
+    return exc
 
 
 def validate_chunk_fast(
     chunk: bytes,
-    metadata: "Metadata | bytes | None" = None,
+    metadata: "Header | bytes | None" = None,
     password: "Password | None" = None,
     *,
+    identities: "Iterable[Identity | str]" = (),
     context_data: ContextData = None,
     seed: "Seed | None" = None,
     ctx: "STCContext | None" = None,
@@ -47,17 +63,17 @@ def validate_chunk_fast(
     has ``validation_time`` (s) and ``first_chunk_verified`` (False when ``chunk`` is
     shorter than one whole encrypted chunk: the slot check alone was done).
     """
-    if password is None:
+    if password is None and not identities:
         raise ParameterError(
-            "validate_chunk_fast needs the password: decoy slots are indistinguishable from the "
+            "validate_chunk_fast needs the password (or an identity): decoy slots are indistinguishable from the "
             "real one without it (this is deliberate; see docs/design.md)"
         )
     started = time.perf_counter()
     data = bytes(chunk)
-    if isinstance(metadata, (bytes, bytearray, memoryview)):
-        metadata = Metadata.from_bytes(metadata)
+    if metadata is not None:
+        metadata = as_header(metadata)
     if data[:4] == b"STCF":
-        header, used = Metadata.parse_prefix(data)
+        header, used = parse_header(data)
         if metadata is not None and metadata.to_bytes() != header.to_bytes():
             raise FormatError("the metadata given does not match the chunk's header")
         metadata, data = header, data[used:]
@@ -65,8 +81,11 @@ def validate_chunk_fast(
         raise ParameterError("metadata is required when the chunk does not start with the file header")
     if not metadata.is_file:
         raise FormatError("this is a message header; validate_chunk_fast works on encrypted files")
-    context = _context(ctx, seed)
-    slot, aead = open_file_key(context, metadata, password, context_data)
+    context = _context(ctx, seed, metadata)
+    try:
+        slot, aead = context._open(metadata, password, identities, context_data)
+    except WrongPasswordError as exc:
+        raise _hint_seed(exc, seed, ctx) from None
     enc = metadata.chunk_size + TAG_SIZE
     # More than one chunk given: chunk 0 is not last.  Exactly one: it may be either.
     # Less: the whole (short) final chunk, or only a prefix of chunk 0 (then unverifiable).
@@ -89,7 +108,7 @@ def validate_chunk_fast(
     info = {
         "validation_time": time.perf_counter() - started,
         "real_decoy_index": slot,
-        "key_slots": len(metadata.slots),
+        "key_slots": metadata.slot_count,
         "first_chunk_verified": verified,
         "bytes_examined": min(len(data), enc),
     }
@@ -121,9 +140,10 @@ def _measure(run: Any) -> tuple[Any, dict[str, Any]]:
 def stream_decrypt_file(
     input_file: PathOrFile,
     output_file: PathOrFile,
-    metadata: "Metadata | None" = None,
+    metadata: "Header | None" = None,
     password: "Password | None" = None,
     *,
+    identities: "Iterable[Identity | str]" = (),
     context_data: ContextData = None,
     seed: "Seed | None" = None,
     ctx: "STCContext | None" = None,
@@ -134,15 +154,16 @@ def stream_decrypt_file(
     ``peak_memory_usage`` is the peak of Python-heap memory the call allocated
     (tracemalloc), in bytes; ``peak_rss_bytes`` the process's lifetime RSS peak.
     """
-    if password is None:
-        raise ParameterError("password is required")
-    context = _context(ctx, seed)
-    (meta, slot, chunks, nbytes), stats = _measure(
-        lambda: decrypt_file(
-            context, input_file, output_file, password,
-            metadata=metadata, progress_callback=progress_callback, context_data=context_data,
+    if password is None and not identities:
+        raise ParameterError("password (or an identity) is required")
+    context = _context(ctx, seed, metadata)
+    try:
+        (meta, slot, chunks, nbytes), stats = _measure(
+            lambda: decrypt_file(input_file, output_file, context._opener(password, identities, context_data),
+                                 metadata=metadata, progress_callback=progress_callback)
         )
-    )
+    except WrongPasswordError as exc:
+        raise _hint_seed(exc, seed, ctx) from None
     stats.update(
         {
             "throughput_mbps": nbytes / 1e6 / stats["elapsed_s"] if stats["elapsed_s"] else 0.0,
@@ -163,13 +184,13 @@ def stream_encrypt_file(
     seed: "Seed | None" = None,
     ctx: "STCContext | None" = None,
     **kwargs: Any,
-) -> tuple[Metadata, dict[str, Any]]:
+) -> tuple[Header, dict[str, Any]]:
     """Encrypt a file in constant memory; return its header and measured stats.
 
     Without ``ctx`` a context with the default Argon2id cost (lattice 128, depth 6) is used.
     """
     context = ctx if ctx is not None else STCContext(DEFAULT_SEED if seed is None else seed)
-    meta, stats = _measure(lambda: encrypt_file(context, input_file, output_file, [password], **kwargs))
+    meta, stats = _measure(lambda: context.encrypt_stream(input_file, output_file, password, **kwargs))
     size = os.path.getsize(input_file) if isinstance(input_file, (str, os.PathLike)) else None
     stats["throughput_mbps"] = size / 1e6 / stats["elapsed_s"] if size and stats["elapsed_s"] else None
     return meta, stats

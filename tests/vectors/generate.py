@@ -19,7 +19,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
 import stc  # noqa: E402
-from stc.metadata import FIXED_SIZE  # noqa: E402
 
 # Argon2id 1 MiB, 1 pass: vectors, not security (release 0.1 could write this cost; it still decrypts)
 CHEAP = {"lattice_size": 16, "depth": 2, "insecure_allow_weak_kdf": True}
@@ -52,6 +51,25 @@ def _flip(data: bytes, index: int, mask: int = 0x01) -> bytes:
     return bytes(out)
 
 
+#: The version-1 vector files are what release 0.1 wrote: frozen (this release writes version 2);
+#: tests/test_vectors.py checks these digests and that every vector still decrypts as recorded.
+FROZEN_V1 = {
+    "messages.json": "b376d6d62b340ead60ebb47c3887c18fb7b5aa9c689636d9ab323afb9593188f",
+    "files.json": "8d8c1247d9bef6210545317c9bd74665fab6c74a3329d38acd30a03bc3436ecd",
+}
+#: Version-2 vectors use the least cost new encryptions accept, so a default context opens them.
+FLOOR = {"lattice_size": 64, "depth": 4}
+# Test identities (never use them for anything else).
+X25519_SECRET = hashlib.shake_256(b"stc test identity x25519").digest(32)
+XWING_SECRET = hashlib.shake_256(b"stc test identity xwing").digest(32)
+
+
+def test_identities() -> dict[str, Any]:
+    from stc.recipients import X25519Identity, XWingIdentity
+
+    return {"x25519": X25519Identity(X25519_SECRET), "xwing": XWingIdentity(XWING_SECRET)}
+
+
 MESSAGES: list[dict[str, Any]] = [
     {"name": "good_text", "seed": "my-seed", "password": "pw", "plaintext": "Same message", "context": None},
     {"name": "good_bytes_context", "seed": "app-seed", "password": "pw", "plaintext": b"\x00\x01binary",
@@ -62,6 +80,12 @@ MESSAGES: list[dict[str, Any]] = [
      "context": "session-1", "suite": "chacha20-poly1305"},
     {"name": "good_int_seed_epoch3", "seed": 12345, "password": "pw", "plaintext": b"epoch three",
      "context": None, "epoch": 3},
+    {"name": "good_x25519", "seed": "s", "password": None, "recipients": ["x25519"], "plaintext": b"to a key",
+     "context": None},
+    {"name": "good_x25519_and_password", "seed": "s", "password": "pw", "recipients": ["x25519"],
+     "plaintext": b"either opens", "context": None, "identities": ["x25519"]},
+    {"name": "good_xwing", "seed": "s", "password": None, "recipients": ["xwing"], "plaintext": b"post-quantum",
+     "context": {"k": 1}, "frozen": True},
 ]
 
 
@@ -69,19 +93,36 @@ def _encode_text(value: Any) -> Any:
     return {"hex": value.hex()} if isinstance(value, bytes) else value
 
 
+def _frozen(name: str, filename: str) -> "dict[str, Any] | None":
+    """A vector kept from the first generation (X-Wing: ML-KEM's randomness is OpenSSL's own)."""
+    path = HERE / filename
+    if not path.exists():
+        return None
+    table = json.loads(path.read_text())
+    vectors = table["vectors"] if isinstance(table, dict) else table
+    return next((v for v in vectors if v["name"] == name), None)
+
+
 def build_messages() -> list[dict[str, Any]]:
-    """Good vectors, then fail_* vectors derived from the first good ones."""
+    """Version-2 messages (messages_v2.json): good ones, then fail_* ones derived from them."""
+    ids = test_identities()
     out: list[dict[str, Any]] = []
     for spec in MESSAGES:
-        ctx = deterministic_context(spec["name"], spec["seed"], suite=spec.get("suite", "aes-256-gcm"))
+        kept = _frozen(spec["name"], "messages_v2.json") if spec.get("frozen") else None
+        if kept is not None:
+            out.append(kept)
+            continue
+        ctx = deterministic_context(spec["name"], spec["seed"], suite=spec.get("suite", "aes-256-gcm"), **FLOOR)
         for _ in range(spec.get("epoch", 0)):
             ctx.cel.update()
+        recipients = [ids[r].recipient for r in spec.get("recipients", [])]
         ciphertext, meta = ctx.encrypt(
-            spec["plaintext"], spec["password"], context_data=spec["context"],
+            spec["plaintext"], spec["password"], recipients=recipients, context_data=spec["context"],
             use_decoys=spec.get("use_decoys", True),
         )
         out.append({
             "name": spec["name"], "seed": _encode_text(spec["seed"]), "password": spec["password"],
+            "identities": [ids[r].to_string() for r in spec.get("identities", spec.get("recipients", []))],
             "context": spec["context"], "plaintext": _encode_text(spec["plaintext"]),
             "suite": spec.get("suite", "aes-256-gcm"), "use_decoys": spec.get("use_decoys", True),
             "epoch": spec.get("epoch", 0), "metadata": meta.to_bytes().hex(), "ciphertext": ciphertext.hex(),
@@ -89,11 +130,14 @@ def build_messages() -> list[dict[str, Any]]:
         })
     base = out[1]
     md, ct = bytes.fromhex(base["metadata"]), bytes.fromhex(base["ciphertext"])
+    pk = next(v for v in out if v["name"] == "good_x25519")
 
     def fail(name: str, expect: str, *, metadata: bytes = md, ciphertext: bytes = ct, **over: Any) -> None:
         out.append({**base, "name": name, "metadata": metadata.hex(), "ciphertext": ciphertext.hex(),
                     "expect": expect, **over})
 
+    # Offsets (docs/format.md §6): core 0..30 (flags 6, nonce 11..26), layout 31, Argon2 32..53 (t 32,
+    # m 33..36, p 37), stanza count 54, stanzas from 55 (65 bytes each here), MAC the last 32.
     fail("fail_wrong_password", "WrongPasswordError", password="Pw")
     fail("fail_wrong_seed", "WrongPasswordError", seed="app-seed2")
     fail("fail_wrong_context", "IntegrityError", context={"user": "bob", "role": "admin", "n": 3,
@@ -102,20 +146,44 @@ def build_messages() -> list[dict[str, Any]]:
     fail("fail_bad_tag", "IntegrityError", ciphertext=_flip(ct, len(ct) - 1))
     fail("fail_truncated_ciphertext", "IntegrityError", ciphertext=ct[:-1])
     fail("fail_extended_ciphertext", "IntegrityError", ciphertext=ct + b"\x00")
-    fail("fail_flipped_decoy_slot", "IntegrityError", metadata=_flip(md, FIXED_SIZE + 48 * 3 + 5))
+    fail("fail_flipped_mac", "IntegrityError", metadata=_flip(md, len(md) - 1))
+    fail("fail_flipped_nonce", "WrongPasswordError", metadata=_flip(md, 20))
+    fail("fail_flipped_kdf_salt", "WrongPasswordError", metadata=_flip(md, 40))
+    for i in range(4):  # a flipped byte in every stanza: the real one no longer opens, a decoy breaks the MAC
+        real = _opens(md, base, i)
+        fail(f"fail_flipped_stanza_{i}", "WrongPasswordError" if real else "IntegrityError",
+             metadata=_flip(md, 55 + 65 * i + 30))
     fail("fail_bad_magic", "FormatError", metadata=b"XTCM" + md[4:])
-    fail("fail_version_2", "FormatError", metadata=md[:4] + b"\x02" + md[5:])
+    fail("fail_version_3", "FormatError", metadata=md[:4] + b"\x03" + md[5:])
     fail("fail_unknown_suite", "FormatError", metadata=md[:5] + b"\x07" + md[6:])
     fail("fail_unknown_flag", "FormatError", metadata=md[:6] + bytes([md[6] | 0x80]) + md[7:])
-    fail("fail_kdf_passes_17", "KDFLimitError", metadata=md[:7] + b"\x11" + md[8:])
-    fail("fail_kdf_memory_2gib", "KDFLimitError", metadata=md[:8] + (2 << 20).to_bytes(4, "big") + md[12:])
-    fail("fail_kdf_lanes_0", "KDFLimitError", metadata=md[:12] + b"\x00" + md[13:])
-    fail("fail_zero_slots", "FormatError", metadata=md[: FIXED_SIZE - 1] + b"\x00")
-    fail("fail_17_slots", "FormatError", metadata=md[: FIXED_SIZE - 1] + b"\x11" + md[FIXED_SIZE:])
+    fail("fail_unknown_layout_bit", "FormatError", metadata=md[:31] + bytes([md[31] | 0x80]) + md[32:])
+    fail("fail_kdf_passes_17", "KDFLimitError", metadata=md[:32] + b"\x11" + md[33:])
+    fail("fail_kdf_memory_2gib", "KDFLimitError", metadata=md[:33] + (2 << 20).to_bytes(4, "big") + md[37:])
+    fail("fail_kdf_lanes_0", "KDFLimitError", metadata=md[:37] + b"\x00" + md[38:])
+    fail("fail_kdf_below_floor", "KDFLimitError", metadata=md[:33] + (16383).to_bytes(4, "big") + md[37:])
+    fail("fail_zero_stanzas", "FormatError", metadata=md[:54] + b"\x00" + md[55 + 4 * 65 :])
+    fail("fail_five_passphrase_stanzas", "FormatError",
+         metadata=md[:54] + b"\x05" + md[55 : 55 + 4 * 65] + md[55 : 55 + 65] + md[55 + 4 * 65 :])
+    fail("fail_unknown_stanza_kind", "FormatError", metadata=md[:55] + b"\x09" + md[56:])
     fail("fail_truncated_metadata", "FormatError", metadata=md[:-1])
     fail("fail_trailing_metadata", "FormatError", metadata=md + b"\x00")
     fail("fail_file_header_as_message", "FormatError", metadata=b"STCF" + md[4:])
+    out.append({**pk, "name": "fail_wrong_identity", "expect": "NoMatchingIdentityError",
+                "identities": [test_identities()["xwing"].to_string()]})
+    out.append({**pk, "name": "fail_password_for_recipients_only", "expect": "NoMatchingIdentityError",
+                "identities": [], "password": "pw"})
+    out.append({**base, "name": "fail_identity_for_passphrase_only", "expect": "NoMatchingIdentityError",
+                "identities": [test_identities()["x25519"].to_string()], "password": None})
     return out
+
+
+def _opens(md: bytes, vec: dict[str, Any], index: int) -> bool:
+    """Whether stanza ``index`` of a header is the one the vector's password opens."""
+    ctx = stc.STCContext(vec["seed"])
+    meta = stc.HeaderV2.from_bytes(md)
+    _, opened = ctx._file_key(meta, vec["password"], [])
+    return opened == index
 
 
 FILES: list[dict[str, Any]] = [
@@ -123,6 +191,9 @@ FILES: list[dict[str, Any]] = [
     {"name": "good_one_byte", "size": 1},
     {"name": "good_last_full", "size": 2048},
     {"name": "good_three_chunks", "size": 2500},
+    {"name": "good_chacha20", "size": 1500, "suite": "chacha20-poly1305"},
+    {"name": "good_x25519_no_password", "size": 1500, "password": None, "recipients": ["x25519"]},
+    {"name": "good_rekeyed", "size": 2500, "rekey": True},
 ]
 FILE_CHUNK = 1024
 FILE_SEED, FILE_PASSWORD = "large-file-seed", "strong_password"
@@ -134,24 +205,43 @@ def _file_plaintext(size: int) -> bytes:
 
 
 def build_files() -> list[dict[str, Any]]:
+    """Version-2 files (files_v2.json)."""
+    import tempfile
+
+    ids = test_identities()
     out: list[dict[str, Any]] = []
     for spec in FILES:
-        ctx = deterministic_context(spec["name"], FILE_SEED)
+        ctx = deterministic_context(spec["name"], FILE_SEED, suite=spec.get("suite", "aes-256-gcm"), **FLOOR)
         sink = io.BytesIO()
-        ctx.encrypt_stream(io.BytesIO(_file_plaintext(spec["size"])), sink, FILE_PASSWORD,
+        password = spec.get("password", FILE_PASSWORD)
+        ctx.encrypt_stream(io.BytesIO(_file_plaintext(spec["size"])), sink, password,
+                           recipients=[ids[r].recipient for r in spec.get("recipients", [])],
                            chunk_size=FILE_CHUNK, context_data=FILE_CONTEXT)
-        out.append({"name": spec["name"], "size": spec["size"], "file": sink.getvalue().hex(), "expect": "ok"})
+        data = sink.getvalue()
+        entry = {"name": spec["name"], "size": spec["size"], "password": password,
+                 "identities": [ids[r].to_string() for r in spec.get("recipients", [])], "expect": "ok"}
+        if spec.get("rekey"):  # the same file after `rekey --add-recipient` (X25519): only the header differs
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "f.stc"
+                path.write_bytes(data)
+                ctx.rekey(path, password=password, add=[ids["x25519"].recipient])
+                entry["before_rekey"] = data.hex()
+                data = path.read_bytes()
+            entry["identities"] = [ids["x25519"].to_string()]
+        out.append({**entry, "file": data.hex()})
     three = bytes.fromhex(out[3]["file"])
     full = bytes.fromhex(out[2]["file"])
     hdr = len(three) - (2 * (FILE_CHUNK + 16) + 452 + 16)
     c = FILE_CHUNK + 16
 
     def fail(name: str, data: bytes, expect: str) -> None:
-        out.append({"name": name, "size": None, "file": data.hex(), "expect": expect})
+        out.append({"name": name, "size": None, "password": FILE_PASSWORD, "identities": [], "file": data.hex(),
+                    "expect": expect})
 
     fail("fail_truncated_at_chunk_boundary", three[: hdr + 2 * c], "TruncatedError")
     fail("fail_truncated_inside_chunk", three[:-7], "IntegrityError")
     fail("fail_header_only", three[:hdr], "TruncatedError")
+    fail("fail_header_cut", three[: hdr - 1], "FormatError")
     fail("fail_swapped_chunks", three[:hdr] + three[hdr + c : hdr + 2 * c] + three[hdr : hdr + c]
          + three[hdr + 2 * c :], "IntegrityError")
     fail("fail_duplicated_chunk", three[: hdr + c] + three[hdr : hdr + c] + three[hdr + c :], "IntegrityError")
@@ -160,7 +250,8 @@ def build_files() -> list[dict[str, Any]]:
     fail("fail_last_empty", full[: hdr + 2 * c] + bytes(16), "IntegrityError")
     fail("fail_spliced_from_other_file", three[: hdr + c] + full[hdr + c : hdr + 2 * c] + three[hdr + 2 * c :],
          "IntegrityError")
-    fail("fail_header_flip", _flip(three, 30), "WrongPasswordError")
+    fail("fail_header_mac_flip", _flip(three, hdr - 1), "IntegrityError")
+    fail("fail_core_flip", _flip(three, 20), "WrongPasswordError")
     fail("fail_chunk_flip", _flip(three, hdr + 100), "IntegrityError")
     fail("fail_bad_magic", b"STCX" + three[4:], "FormatError")
     fail("fail_message_header", b"STCM" + three[4:], "FormatError")
@@ -274,10 +365,10 @@ def build_frames_v2() -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    (HERE / "messages.json").write_text(json.dumps(build_messages(), indent=1) + "\n")
-    files = {"seed": FILE_SEED, "password": FILE_PASSWORD, "context": FILE_CONTEXT, "chunk_size": FILE_CHUNK,
-             "vectors": build_files()}
-    (HERE / "files.json").write_text(json.dumps(files, indent=1) + "\n")
+    messages = {"vectors": build_messages()}
+    (HERE / "messages_v2.json").write_text(json.dumps(messages, indent=1, ensure_ascii=False) + "\n")
+    files = {"seed": FILE_SEED, "context": FILE_CONTEXT, "chunk_size": FILE_CHUNK, "vectors": build_files()}
+    (HERE / "files_v2.json").write_text(json.dumps(files, indent=1) + "\n")
     frames = {"seed": FRAME_SEED, "vectors": build_frames()}
     (HERE / "frames.json").write_text(json.dumps(frames, indent=1) + "\n")
     frames_v2 = {"seed": FRAME_SEED, "vectors": build_frames_v2()}

@@ -10,7 +10,9 @@ all-zero nonce of the key-wrapping AEAD is used once per key.
 from __future__ import annotations
 
 import hashlib
+import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,6 +20,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from ..errors import FormatError
+
+Random = Callable[[int], bytes]  # os.urandom, or a fixed stream for known-answer vectors
 
 FILE_KEY_SIZE = 32
 WRAPPED_SIZE = FILE_KEY_SIZE + 16
@@ -66,12 +70,12 @@ class Recipient(ABC):
     kind: ClassVar[int]
 
     @abstractmethod
-    def wrap(self, file_key: bytes, label: bytes) -> Stanza:
+    def wrap(self, file_key: bytes, label: bytes, rand: Random = os.urandom) -> Stanza:
         """A stanza only the matching identity opens; ``label`` binds it to one header."""
 
     @classmethod
     @abstractmethod
-    def decoy(cls) -> Stanza:
+    def decoy(cls, rand: Random = os.urandom) -> Stanza:
         """A stanza of this kind that nobody can tell from a real one without the identity."""
 
     @abstractmethod

@@ -12,7 +12,7 @@ from typing import ClassVar
 from ..errors import FormatError, ParameterError
 from ..kdf import hkdf
 from . import text, xwing
-from .base import WRAPPED_SIZE, XWING, Identity, Recipient, Stanza, unwrap, wrap
+from .base import WRAPPED_SIZE, XWING, Identity, Random, Recipient, Stanza, unwrap, wrap
 
 RECIPIENT_PREFIX = "stc-xwing-"
 IDENTITY_PREFIX = "STC-SECRET-KEY-XWING-"
@@ -41,17 +41,17 @@ class XWingRecipient(Recipient):
     def to_string(self) -> str:
         return text.encode(RECIPIENT_PREFIX, self.public_key)
 
-    def wrap(self, file_key: bytes, label: bytes) -> Stanza:
+    def wrap(self, file_key: bytes, label: bytes, rand: Random = os.urandom) -> Stanza:
         try:
-            shared, ciphertext = xwing.encapsulate(self.public_key)
+            shared, ciphertext = xwing.encapsulate(self.public_key, rand)
         except FormatError as exc:
             raise ParameterError(f"cannot encrypt to this X-Wing recipient: {exc}") from None
         return Stanza(XWING, ciphertext + wrap(_wrap_key(shared, ciphertext, self.public_key, label), file_key))
 
     @classmethod
-    def decoy(cls) -> Stanza:
-        _, ciphertext = xwing.encapsulate(xwing.public_key(os.urandom(xwing.SEED_SIZE)))  # a real ciphertext
-        return Stanza(XWING, ciphertext + os.urandom(WRAPPED_SIZE))
+    def decoy(cls, rand: Random = os.urandom) -> Stanza:
+        _, ciphertext = xwing.encapsulate(xwing.public_key(rand(xwing.SEED_SIZE)), rand)  # a real ciphertext
+        return Stanza(XWING, ciphertext + rand(WRAPPED_SIZE))
 
 
 class XWingIdentity(Identity):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -9,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from ..errors import ParameterError
 from ..kdf import hkdf
 from . import text
-from .base import WRAPPED_SIZE, X25519, Identity, Recipient, Stanza, unwrap, wrap
+from .base import WRAPPED_SIZE, X25519, Identity, Random, Recipient, Stanza, unwrap, wrap
 
 RECIPIENT_PREFIX = "stc-x25519-"
 IDENTITY_PREFIX = "STC-SECRET-KEY-X25519-"
@@ -39,8 +40,8 @@ class X25519Recipient(Recipient):
     def to_string(self) -> str:
         return text.encode(RECIPIENT_PREFIX, self.public_key)
 
-    def wrap(self, file_key: bytes, label: bytes) -> Stanza:
-        ephemeral = X25519PrivateKey.generate()
+    def wrap(self, file_key: bytes, label: bytes, rand: Random = os.urandom) -> Stanza:
+        ephemeral = X25519PrivateKey.from_private_bytes(rand(_KEY))
         share = ephemeral.public_key().public_bytes_raw()
         try:
             shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(self.public_key))
@@ -49,11 +50,9 @@ class X25519Recipient(Recipient):
         return Stanza(X25519, share + wrap(_wrap_key(shared, share, self.public_key, label), file_key))
 
     @classmethod
-    def decoy(cls) -> Stanza:
-        import os
-
-        share = X25519PrivateKey.generate().public_key().public_bytes_raw()  # a real point, as in real stanzas
-        return Stanza(X25519, share + os.urandom(WRAPPED_SIZE))
+    def decoy(cls, rand: Random = os.urandom) -> Stanza:
+        share = X25519PrivateKey.from_private_bytes(rand(_KEY)).public_key().public_bytes_raw()  # a real point
+        return Stanza(X25519, share + rand(WRAPPED_SIZE))
 
 
 class X25519Identity(Identity):
@@ -71,7 +70,7 @@ class X25519Identity(Identity):
     @classmethod
     def generate(cls) -> "X25519Identity":
         """A new random identity."""
-        return cls(X25519PrivateKey.generate().private_bytes_raw())
+        return cls(os.urandom(_KEY))
 
     @classmethod
     def parse(cls, value: str) -> "X25519Identity | None":

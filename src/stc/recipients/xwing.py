@@ -10,6 +10,8 @@ as either ML-KEM-768 or X25519 (in the random-oracle model for SHA3) is unbroken
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey, MLKEM768PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -37,8 +39,9 @@ def _combine(ss_m: bytes, ss_x: bytes, ct_x: bytes, pk_x: bytes) -> bytes:
     return hashlib.sha3_256(ss_m + ss_x + ct_x + pk_x + _LABEL).digest()
 
 
-def encapsulate(public: bytes) -> tuple[bytes, bytes]:
-    """(shared secret, ciphertext) for ``public``; fresh randomness each call."""
+def encapsulate(public: bytes, rand: Callable[[int], bytes] = os.urandom) -> tuple[bytes, bytes]:
+    """(shared secret, ciphertext) for ``public``.  ML-KEM draws its own randomness inside
+    OpenSSL; ``rand`` gives the X25519 ephemeral key."""
     if len(public) != PUBLIC_KEY_SIZE:
         raise FormatError(f"an X-Wing public key is {PUBLIC_KEY_SIZE} bytes")
     try:
@@ -47,7 +50,7 @@ def encapsulate(public: bytes) -> tuple[bytes, bytes]:
     except ValueError:
         raise FormatError("malformed X-Wing public key") from None
     ss_m, ct_m = pk_m.encapsulate()
-    ephemeral = X25519PrivateKey.generate()
+    ephemeral = X25519PrivateKey.from_private_bytes(rand(32))
     ct_x = ephemeral.public_key().public_bytes_raw()
     try:
         ss_x = ephemeral.exchange(pk_x)

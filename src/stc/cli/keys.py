@@ -1,0 +1,113 @@
+"""``stc keygen`` and ``stc rekey``: public-key identities, and re-keying a file's header."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+
+import click
+
+from ..context import STCContext
+from ..recipients import generate_identity, load_identities
+from ._common import (
+    EXIT_USAGE,
+    PRESETS,
+    die,
+    identities_from,
+    passfile_option,
+    read_passphrase,
+    recipients_from,
+    reported_errors,
+    seed_option,
+)
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the identity here (created 0600; never overwritten) and its public key to stderr.")
+@click.option("--pq", is_flag=True, help="A post-quantum hybrid key (ML-KEM-768 + X25519, X-Wing).")
+@click.option("-y", "convert", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Print the public key of every identity in this file, one a line, and exit.")
+def keygen(output: "str | None", pq: bool, convert: "str | None") -> None:
+    """Generate a secret key (identity) and print its public key (recipient).
+
+    \b
+    Examples:
+      stc keygen -o key.txt                 # X25519; prints "Public key: stc-x25519-…"
+      stc keygen --pq -o pq-key.txt         # post-quantum hybrid
+      stc keygen -y key.txt                 # the recipient of an existing identity file
+    """
+    with reported_errors():
+        if convert is not None:
+            for identity in load_identities(convert if convert != "-" else "/dev/stdin"):
+                click.echo(identity.recipient.to_string())
+            return
+        identity = generate_identity("mlkem768x25519" if pq else "x25519")
+        public = identity.recipient.to_string()
+        created = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+        text = f"# created: {created}\n# public key: {public}\n{identity.to_string()}\n"
+        if output is None:
+            click.echo(text, nl=False)
+            return
+        try:
+            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            die(f"{output} exists; stc keygen never overwrites a key", EXIT_USAGE)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(text)
+        click.echo(f"Public key: {public}", err=True)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("-i", "--identity", "identity_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Open the file with the secret keys in this identity file (repeatable).")
+@click.option("--add-recipient", "add", multiple=True, metavar="RECIPIENT",
+              help="Let this public key open the file too (repeatable).")
+@click.option("--remove-recipient", "remove", multiple=True, metavar="RECIPIENT",
+              help="Stop this public key from opening new copies of the file (repeatable).")
+@click.option("-R", "--recipients-file", "recipients_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Add every recipient in this file (one a line, # comments).")
+@click.option("--change-passphrase", is_flag=True, help="Replace every passphrase of the file by a new one.")
+@click.option("--new-passphrase-file", type=click.Path(dir_okay=False),
+              help="Read the new passphrase from this file instead of asking twice.")
+@click.option("--fast", "preset", flag_value="fast", help="Argon2id 16 MiB, 2 passes for the new passphrase.")
+@click.option("--balanced", "preset", flag_value="balanced", default=True,
+              help="Argon2id 64 MiB, 3 passes for the new passphrase (the default).")
+@click.option("--paranoid", "preset", flag_value="paranoid", help="Argon2id 256 MiB, 4 passes for the new passphrase.")
+@seed_option
+@passfile_option
+def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...],
+          recipients_files: tuple[str, ...], change_passphrase: bool, new_passphrase_file: "str | None",
+          preset: str, seed: str, passphrase_file: "str | None") -> None:
+    """Change who can open FILE by rewriting only its header (the data is not re-encrypted).
+
+    FILE is replaced safely: a new file is written beside it and renamed over it. Removing a
+    recipient cannot take back copies it already has, nor the file key if it kept it.
+
+    \b
+    Examples:
+      stc rekey backup.stc -i key.txt --add-recipient stc-x25519-…
+      stc rekey backup.stc --passphrase-file old.txt --change-passphrase --new-passphrase-file new.txt
+    """
+    added = recipients_from(add, recipients_files)
+    if not added and not remove and not change_passphrase:
+        die("nothing to change: give --add-recipient, --remove-recipient or --change-passphrase", EXIT_USAGE)
+    if new_passphrase_file and not change_passphrase:
+        die("--new-passphrase-file goes with --change-passphrase", EXIT_USAGE)
+    with reported_errors():
+        identities = identities_from(identity_files)
+        password = None if identities and passphrase_file is None else read_passphrase(passphrase_file, confirm=False)
+        new_password = None
+        if change_passphrase:
+            if new_passphrase_file is None:
+                click.echo("New passphrase for the file:", err=True)
+            new_password = read_passphrase(new_passphrase_file, confirm=True)
+        lattice, depth = PRESETS[preset]
+        header = STCContext(seed, lattice_size=lattice, depth=depth).rekey(
+            file, password=password, identities=identities, add=added, remove=remove, new_password=new_password)
+        kinds = header.describe()["slots_by_kind"]
+        click.echo(f"stc: re-keyed {file}: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + " slots",
+                   err=True)
+        sys.stderr.flush()
