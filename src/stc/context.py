@@ -13,7 +13,6 @@ import hmac
 import os
 import secrets
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -191,7 +190,7 @@ class STCContext:
             kdf=self._kdf, kdf_salt=self._kdf_salt, use_decoys=use_decoys, text=text,
             context_bound=context_data is not None, chunk_size=chunk_size, is_file=is_file, rand=self._rand,
         )
-        object.__setattr__(header, "_origin", weakref.ref(self))  # in memory only: never pickled or written
+        object.__setattr__(header, "_origin", self)  # in memory only: never pickled or written
         aead = header.suite.aead(envelope.payload_key(file_key, header, encoded_context))
         return header, aead, encoded_context
 

@@ -32,10 +32,9 @@ def _context(ctx: "STCContext | None", seed: "Seed | None", metadata: "Header | 
     if ctx is not None:
         return ctx
     if seed is None and metadata is not None:
-        origin = getattr(metadata, "_origin", None)
-        made_by = origin() if origin is not None else None
-        if made_by is not None:
-            return made_by  # type: ignore[no-any-return]
+        made_by = getattr(metadata, "_origin", None)  # set in memory by the context that made it
+        if isinstance(made_by, STCContext):
+            return made_by
     return decrypting_context(DEFAULT_SEED if seed is None else seed)
 
 
