@@ -350,3 +350,62 @@ def test_kdf_params_of_a_new_passphrase_follow_the_context(tmp_path: Path) -> No
     header = strong.rekey(enc, password="pw", new_password="new")
     assert header.kdf == kdf.KdfParams(65536, 2, 4)
     assert _opens(strong, enc, data, password="new")
+
+
+def test_same_size_rekey_is_in_place_and_keeps_hard_links(people: dict[str, Any], tmp_path: Path) -> None:
+    ctx = stc.STCContext("s", **CHEAP)
+    enc, data = _encrypted(tmp_path, ctx, recipients=[people["alice"].recipient])
+    link = tmp_path / "link.stc"
+    os.link(enc, link)
+    inode, size = enc.stat().st_ino, enc.stat().st_size
+    ctx.rekey(enc, identities=[people["alice"]], add=[people["carol"].recipient])  # 2 real + 2 decoys: same size
+    assert enc.stat().st_ino == inode and enc.stat().st_size == size
+    assert _opens(ctx, link, data, identities=[people["carol"]])  # in place: every link sees the new header
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.stc", "link.stc"]
+    grown = tmp_path / "g.stc"
+    ctx.encrypt_stream(io.BytesIO(data), grown, recipients=[people["alice"].recipient], use_decoys=False)
+    inode = grown.stat().st_ino
+    ctx.rekey(grown, identities=[people["alice"]], add=[people["bob"].recipient], use_decoys=False)
+    assert grown.stat().st_ino != inode  # a new size: a new file renamed over the old one
+    assert _opens(ctx, grown, data, identities=[people["bob"]])
+
+
+def test_torn_in_place_rekey_is_finished_by_the_next_decrypt(people: dict[str, Any], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from stc import rekeyfile
+
+    ctx = stc.STCContext("s", **CHEAP)
+    enc, data = _encrypted(tmp_path, ctx, recipients=[people["alice"].recipient])
+    real_pwrite = os.pwrite
+
+    def torn(fd: int, buf: bytes, offset: int) -> int:
+        real_pwrite(fd, buf[: len(buf) // 2], offset)  # power fails half-way through the header
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(rekeyfile.os, "pwrite", torn)
+    with pytest.raises(OSError, match="Input/output"):
+        ctx.rekey(enc, identities=[people["alice"]], add=[people["carol"].recipient])
+    monkeypatch.setattr(rekeyfile.os, "pwrite", real_pwrite)
+    assert os.path.exists(rekeyfile.journal_path(enc))
+    assert _opens(ctx, enc, data, identities=[people["carol"]])  # the journal's new header was written
+    assert not os.path.exists(rekeyfile.journal_path(enc))
+
+
+def test_incomplete_or_foreign_journal(people: dict[str, Any], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from stc import rekeyfile
+
+    ctx = stc.STCContext("s", **CHEAP)
+    enc, data = _encrypted(tmp_path, ctx, recipients=[people["alice"].recipient])
+    before = enc.read_bytes()
+    Path(rekeyfile.journal_path(enc)).write_bytes(b"STCJ\x01\x00\x00")  # a crash while writing the journal
+    assert _opens(ctx, enc, data, identities=[people["alice"]]) and enc.read_bytes() == before
+    assert not os.path.exists(rekeyfile.journal_path(enc))
+    foreign = tmp_path / "other.stc"
+    ctx.encrypt_stream(io.BytesIO(data), foreign, recipients=[people["alice"].recipient])
+    new = ctx.rekey(foreign, identities=[people["alice"]], add=[people["carol"].recipient]).to_bytes()
+    old = foreign.read_bytes()[: len(new)]
+    record = b"STCJ\x01" + len(new).to_bytes(4, "big") + old + new
+    Path(rekeyfile.journal_path(enc)).write_bytes(record + hashlib.sha256(record).digest())
+    with pytest.raises(stc.FormatError, match="does not belong"):
+        ctx.decrypt_stream(enc, output_path=tmp_path / "o", identities=[people["alice"]])

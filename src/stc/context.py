@@ -37,7 +37,7 @@ from .format_v2 import MAX_PASSPHRASE_STANZAS, HeaderV2
 from .headers import Header, as_header, parse_header
 from .metadata import Metadata
 from .recipients import Identity, Recipient, parse_identity, parse_recipients
-from .rekeyfile import rewrite_header
+from .rekeyfile import finish_interrupted, rewrite_header
 from .slots import open_slots, slot_kek
 from .suite import AEAD, TAG_SIZE, Suite
 
@@ -393,6 +393,8 @@ class STCContext:
         if output_path is None:
             raise ParameterError("output_path is required")
         del chunk_size
+        if isinstance(input_path, (str, os.PathLike)):
+            finish_interrupted(input_path)  # a re-key a crash interrupted is completed first
         meta, _, _, _ = decrypt_file(input_path, output_path, self._opener(password, identities, context_data),
                                      metadata=metadata, progress_callback=progress_callback)
         return meta
@@ -409,6 +411,7 @@ class STCContext:
     ) -> bytes:
         """Random access: plaintext bytes [offset, offset+length) of an encrypted file,
         authenticating only the chunks that cover them (and the final chunk)."""
+        finish_interrupted(input_path)
         return decrypt_range(input_path, offset, length, self._opener(password, identities, context_data))
 
     def rekey(
