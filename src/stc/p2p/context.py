@@ -26,7 +26,6 @@ from .. import _forksafe
 from .._encoding import Seed
 from ..errors import FormatError, IntegrityError, ParameterError, ReplayError
 from ..suite import AEAD, Suite
-from . import keys, subchunks
 from .frame import (
     FLAG_MULTI,
     FLAG_SINGLE,
@@ -44,7 +43,9 @@ from .frame import (
     StreamParameters,
     make_header,
 )
+from .keys import EpochFrontier, frame_aead_v2, sender_root, session_root
 from .receiver import PeerTable
+from .subchunks import NONCE, open_body, seal
 
 #: ``role=`` values and the top bit of the sender id each one writes.
 ROLES: dict["str | None", "int | None"] = {None: None, "initiator": 0, "responder": 1}
@@ -53,7 +54,7 @@ ROLES: dict["str | None", "int | None"] = {None: None, "initiator": 0, "responde
 #: most of the time.
 _TIMING_MASK = 15
 
-_nonce = subchunks.NONCE.pack
+_nonce = NONCE.pack
 _now = time.perf_counter
 
 
@@ -62,7 +63,7 @@ class _Sender:
 
     __slots__ = ("aead", "epoch", "frontier", "id", "seq", "used")
 
-    def __init__(self, sender_id: bytes, frontier: keys.EpochFrontier, epoch: int, aead: AEAD) -> None:
+    def __init__(self, sender_id: bytes, frontier: EpochFrontier, epoch: int, aead: AEAD) -> None:
         self.id, self.frontier, self.epoch, self.aead, self.seq, self.used = sender_id, frontier, epoch, aead, 0, 0
 
 
@@ -120,7 +121,7 @@ class StreamingContext:
         self.role = role
         self._role_bit = ROLES[role]
         self._rotation_bytes = int(key_rotation_mb * (1 << 20))
-        self._root = keys.session_root(seed)
+        self._root = session_root(seed)
         self._pool = b""
         self._own_ids: set[bytes] = set()
         self._send_lock = threading.Lock()
@@ -165,11 +166,11 @@ class StreamingContext:
             if sender_id not in self._own_ids:
                 break
         self._own_ids.add(sender_id)
-        frontier = keys.EpochFrontier(keys.sender_root(self._root, sender_id))
+        frontier = EpochFrontier(sender_root(self._root, sender_id))
         first = frontier.next_leaf()
         assert first is not None  # a new tree has every epoch ahead of it
         epoch, leaf = first
-        return _Sender(sender_id, frontier, epoch, keys.frame_aead_v2(self.suite, leaf))
+        return _Sender(sender_id, frontier, epoch, frame_aead_v2(self.suite, leaf))
 
     def _rotate_locked(self) -> _Sender:
         """Advance our sending epoch (the old leaf cannot be recomputed from what is kept);
@@ -180,7 +181,7 @@ class StreamingContext:
             self._send = s = self._new_sender()
         else:
             s.epoch, leaf = nxt
-            s.aead, s.seq, s.used = keys.frame_aead_v2(self.suite, leaf), 0, 0
+            s.aead, s.seq, s.used = frame_aead_v2(self.suite, leaf), 0, 0
         self._stats["key_rotations"] += 1
         return s
 
@@ -222,7 +223,7 @@ class StreamingContext:
         header = make_header(HEADER_VERSION, flags, sender_id, epoch, seq, hb)
         try:
             if multi:
-                body, count = subchunks.seal(aead, hb, seq, data, self.optimal_chunk_size)
+                body, count = seal(aead, hb, seq, data, self.optimal_chunk_size)
                 self.subchunks_created += count
             else:
                 body = aead.encrypt(_nonce(seq, 0, 1), data, hb)
@@ -255,7 +256,7 @@ class StreamingContext:
             hb = header.__dict__.get("_wire") or header.to_bytes()  # parsed/sealed headers carry it
             try:
                 if header.flags == FLAG_MULTI:
-                    plain = subchunks.open_body(key.aead, hb, seq, encrypted)
+                    plain = open_body(key.aead, hb, seq, encrypted)
                 else:
                     plain = key.aead.decrypt(_nonce(seq, 0, 1), encrypted, hb)
             except InvalidTag:

@@ -13,8 +13,9 @@ from typing import Any
 
 from ..errors import IntegrityError, ReplayError
 from ..suite import AEAD, Suite
-from . import keys, replay
 from .frame import HEADER_VERSION, ChunkHeader
+from .keys import chain0, epoch_leaf, frame_aead_v1, frame_aead_v2, next_chain, sender_root
+from .replay import RetiredSenders, Window, tracked_over
 
 #: Most epochs a version-1 frame may be ahead of the newest known (from 0 for a new sender):
 #: each step is one HKDF, so this bounds the unauthenticated work of a forged v1 header.
@@ -28,7 +29,7 @@ class Epoch:
 
     def __init__(self, aead: "AEAD | None", window: int, chain: bytes = b"") -> None:
         self.aead: Any = aead  # None only for a v1 link derived in passing, until it is stored
-        self.chain, self.window = chain, replay.Window(window)
+        self.chain, self.window = chain, Window(window)
 
 
 class Peer:
@@ -51,12 +52,12 @@ class Pending:
 
 
 class PeerTable:
-    """Senders tracked by one receiver (at most ``replay.MAX_SENDERS``) and those it forgot."""
+    """Senders tracked by one receiver (at most ``MAX_SENDERS`` of :mod:`.replay`) and those it forgot."""
 
     def __init__(self, root: bytes, suite: Suite, window: int) -> None:
         self.root, self.suite, self.window = root, suite, window
         self.peers: OrderedDict[bytes, Peer] = OrderedDict()
-        self.retired = replay.RetiredSenders()
+        self.retired = RetiredSenders()
 
     def derive(self, peer: "Peer | None", header: ChunkHeader, depth: int) -> tuple[Epoch, Pending]:
         """The key of a frame's epoch, derived without storing anything.  Bounded work: four
@@ -76,14 +77,14 @@ class PeerTable:
                     "only its later epochs are accepted now"
                 )
         if version == HEADER_VERSION:
-            root = peer.root if peer is not None else keys.sender_root(self.root, sender_id)
-            key = Epoch(keys.frame_aead_v2(self.suite, keys.epoch_leaf(root, target)), window)
+            root = peer.root if peer is not None else sender_root(self.root, sender_id)
+            key = Epoch(frame_aead_v2(self.suite, epoch_leaf(root, target)), window)
             return key, Pending(root, {target: key})
         # Version 1: walk the hash chain forward from the newest link known (or from link 0).
         if peer is not None and peer.newest >= 0:
             base, chain = peer.newest, peer.epochs[peer.newest].chain
         else:
-            base, chain = 0, keys.chain0(self.root, sender_id)
+            base, chain = 0, chain0(self.root, sender_id)
         if target - base > V1_MAX_EPOCH_JUMP or target < base:
             raise IntegrityError(
                 f"version-1 frame epoch {target} is too far from the newest known ({base}); "
@@ -93,11 +94,11 @@ class PeerTable:
         links: dict[int, Epoch] = {}
         for epoch in range(base, target + 1):
             if epoch > base:
-                chain = keys.next_chain(chain)
+                chain = next_chain(chain)
             if epoch >= keep_from and (peer is None or epoch > base):
                 links[epoch] = Epoch(None, window, chain)  # AEADs of skipped epochs: after authentication
         key = links[target]
-        key.aead = keys.frame_aead_v1(self.suite, chain)
+        key.aead = frame_aead_v1(self.suite, chain)
         return key, Pending(b"", links)
 
     def commit_locked(self, header: ChunkHeader, key: Epoch, pending: "Pending | None", depth: int) -> int:
@@ -113,15 +114,13 @@ class PeerTable:
             floor = self.retired.floor(sender_id)
             if epoch < floor:
                 raise ReplayError("this receiver forgot the sender; only its later epochs are accepted now")
-            if len(self.peers) >= replay.MAX_SENDERS and self.retired.full:
-                raise ReplayError(
-                    f"this session has seen too many senders ({replay.MAX_RETIRED} forgotten); start a new session"
-                )
+            if tracked_over(len(self.peers) + 1) and self.retired.full:
+                raise ReplayError(self.retired.refusal())
             # Epochs within the retention depth below the first one heard never had a frame accepted.
             peer = Peer(header.version, pending.root, max(floor, epoch - depth))
             self.peers[sender_id] = peer
             self.retired.readmit(sender_id)
-            if len(self.peers) > replay.MAX_SENDERS:
+            if tracked_over(len(self.peers)):
                 old_id, old = self.peers.popitem(last=False)
                 self.retired.retire(old_id, old.newest)
         else:
@@ -136,7 +135,7 @@ class PeerTable:
             for link_epoch, link in pending.links.items():
                 if link_epoch >= peer.floor and link_epoch not in peer.epochs:
                     if link.aead is None:
-                        link.aead = keys.frame_aead_v1(self.suite, link.chain)
+                        link.aead = frame_aead_v1(self.suite, link.chain)
                     peer.epochs[link_epoch] = link
             if epoch > peer.newest:
                 advanced = epoch - peer.newest if peer.newest >= 0 else 0

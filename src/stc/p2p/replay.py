@@ -15,6 +15,11 @@ MAX_SENDERS = 256
 MAX_RETIRED = 16384
 
 
+def tracked_over(count: int) -> bool:
+    """True when ``count`` tracked senders is more than a receiver keeps (one must be forgotten)."""
+    return count > MAX_SENDERS
+
+
 class Window:
     """Anti-replay bitmap (RFC 6479 style): bit i set = sequence (highest - i) seen."""
 
@@ -75,3 +80,7 @@ class RetiredSenders:
     def full(self) -> bool:
         """True when no further sender can be retired (so no new one can be admitted)."""
         return len(self._newest) >= MAX_RETIRED
+
+    def refusal(self) -> str:
+        """Why a new sender is refused when the record is full."""
+        return f"this session has seen too many senders ({MAX_RETIRED} forgotten); start a new session"

@@ -10,10 +10,9 @@ import os
 from collections.abc import Iterable
 
 from ..errors import ParameterError
-from . import text
 from .base import KIND_NAMES, Identity, Recipient, Stanza
 from .hybrid import XWingIdentity, XWingRecipient
-from .text import identity_lines, loose_permissions
+from .text import MAX_IDENTITY_FILE, identity_lines, loose_permissions
 from .x25519 import X25519Identity, X25519Recipient
 
 KINDS = ("x25519", "mlkem768x25519")
@@ -61,7 +60,7 @@ def parse_identity(value: "str | Identity") -> Identity:
 def load_identities(path: "str | os.PathLike[str]") -> list[Identity]:
     """Every identity in an identity file (comments and blank lines allowed)."""
     with open(path, "rb") as f:
-        data = f.read(text.MAX_IDENTITY_FILE + 1)
+        data = f.read(MAX_IDENTITY_FILE + 1)
     return [parse_identity(line) for line in identity_lines(data, os.fspath(path))]
 
 

@@ -11,8 +11,9 @@ from typing import ClassVar
 
 from ..errors import FormatError, ParameterError
 from ..kdf import hkdf
-from . import text, xwing
 from .base import WRAPPED_SIZE, XWING, Identity, Random, Recipient, Stanza, unwrap, wrap
+from .text import decode, encode
+from .xwing import CIPHERTEXT_SIZE, PUBLIC_KEY_SIZE, SEED_SIZE, decapsulate, encapsulate, public_key
 
 RECIPIENT_PREFIX = "stc-xwing-"
 IDENTITY_PREFIX = "STC-SECRET-KEY-XWING-"
@@ -28,29 +29,29 @@ class XWingRecipient(Recipient):
     kind: ClassVar[int] = XWING
 
     def __init__(self, public_key: bytes) -> None:
-        if not isinstance(public_key, bytes) or len(public_key) != xwing.PUBLIC_KEY_SIZE:
-            raise ParameterError(f"an X-Wing public key is {xwing.PUBLIC_KEY_SIZE} bytes")
+        if not isinstance(public_key, bytes) or len(public_key) != PUBLIC_KEY_SIZE:
+            raise ParameterError(f"an X-Wing public key is {PUBLIC_KEY_SIZE} bytes")
         self.public_key = public_key
 
     @classmethod
     def parse(cls, value: str) -> "XWingRecipient | None":
         """The recipient of ``value``, None if it is not of this kind."""
-        key = text.decode(RECIPIENT_PREFIX, value, xwing.PUBLIC_KEY_SIZE, "X-Wing recipient")
+        key = decode(RECIPIENT_PREFIX, value, PUBLIC_KEY_SIZE, "X-Wing recipient")
         return None if key is None else cls(key)
 
     def to_string(self) -> str:
-        return text.encode(RECIPIENT_PREFIX, self.public_key)
+        return encode(RECIPIENT_PREFIX, self.public_key)
 
     def wrap(self, file_key: bytes, label: bytes, rand: Random = os.urandom) -> Stanza:
         try:
-            shared, ciphertext = xwing.encapsulate(self.public_key, rand)
+            shared, ciphertext = encapsulate(self.public_key, rand)
         except FormatError as exc:
             raise ParameterError(f"cannot encrypt to this X-Wing recipient: {exc}") from None
         return Stanza(XWING, ciphertext + wrap(_wrap_key(shared, ciphertext, self.public_key, label), file_key))
 
     @classmethod
     def decoy(cls, rand: Random = os.urandom) -> Stanza:
-        _, ciphertext = xwing.encapsulate(xwing.public_key(rand(xwing.SEED_SIZE)), rand)  # a real ciphertext
+        _, ciphertext = encapsulate(public_key(rand(SEED_SIZE)), rand)  # a real ciphertext
         return Stanza(XWING, ciphertext + rand(WRAPPED_SIZE))
 
 
@@ -60,20 +61,20 @@ class XWingIdentity(Identity):
     kind: ClassVar[int] = XWING
 
     def __init__(self, seed: bytes) -> None:
-        if not isinstance(seed, bytes) or len(seed) != xwing.SEED_SIZE:
-            raise ParameterError(f"an X-Wing secret key is {xwing.SEED_SIZE} bytes")
+        if not isinstance(seed, bytes) or len(seed) != SEED_SIZE:
+            raise ParameterError(f"an X-Wing secret key is {SEED_SIZE} bytes")
         self._seed = seed
-        self._recipient = XWingRecipient(xwing.public_key(seed))
+        self._recipient = XWingRecipient(public_key(seed))
 
     @classmethod
     def generate(cls) -> "XWingIdentity":
         """A new random identity."""
-        return cls(os.urandom(xwing.SEED_SIZE))
+        return cls(os.urandom(SEED_SIZE))
 
     @classmethod
     def parse(cls, value: str) -> "XWingIdentity | None":
         """The identity of ``value``, None if it is not of this kind."""
-        seed = text.decode(IDENTITY_PREFIX, value, xwing.SEED_SIZE, "X-Wing identity")
+        seed = decode(IDENTITY_PREFIX, value, SEED_SIZE, "X-Wing identity")
         return None if seed is None else cls(seed)
 
     @property
@@ -81,13 +82,13 @@ class XWingIdentity(Identity):
         return self._recipient
 
     def to_string(self) -> str:
-        return text.encode(IDENTITY_PREFIX, self._seed)
+        return encode(IDENTITY_PREFIX, self._seed)
 
     def unwrap(self, stanza: Stanza, label: bytes) -> "bytes | None":
         if stanza.kind != XWING:
             return None
-        ciphertext, wrapped = stanza.body[: xwing.CIPHERTEXT_SIZE], stanza.body[xwing.CIPHERTEXT_SIZE :]
-        shared = xwing.decapsulate(self._seed, ciphertext)
+        ciphertext, wrapped = stanza.body[: CIPHERTEXT_SIZE], stanza.body[CIPHERTEXT_SIZE :]
+        shared = decapsulate(self._seed, ciphertext)
         if shared is None:
             return None
         return unwrap(_wrap_key(shared, ciphertext, self._recipient.public_key, label), wrapped)

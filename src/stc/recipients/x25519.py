@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from ..errors import ParameterError
 from ..kdf import hkdf
-from . import text
 from .base import WRAPPED_SIZE, X25519, Identity, Random, Recipient, Stanza, unwrap, wrap
+from .text import decode, encode
 
 RECIPIENT_PREFIX = "stc-x25519-"
 IDENTITY_PREFIX = "STC-SECRET-KEY-X25519-"
@@ -34,11 +34,11 @@ class X25519Recipient(Recipient):
     @classmethod
     def parse(cls, value: str) -> "X25519Recipient | None":
         """The recipient of ``value``, None if it is not of this kind."""
-        key = text.decode(RECIPIENT_PREFIX, value, _KEY, "X25519 recipient")
+        key = decode(RECIPIENT_PREFIX, value, _KEY, "X25519 recipient")
         return None if key is None else cls(key)
 
     def to_string(self) -> str:
-        return text.encode(RECIPIENT_PREFIX, self.public_key)
+        return encode(RECIPIENT_PREFIX, self.public_key)
 
     def wrap(self, file_key: bytes, label: bytes, rand: Random = os.urandom) -> Stanza:
         ephemeral = X25519PrivateKey.from_private_bytes(rand(_KEY))
@@ -75,7 +75,7 @@ class X25519Identity(Identity):
     @classmethod
     def parse(cls, value: str) -> "X25519Identity | None":
         """The identity of ``value``, None if it is not of this kind."""
-        key = text.decode(IDENTITY_PREFIX, value, _KEY, "X25519 identity")
+        key = decode(IDENTITY_PREFIX, value, _KEY, "X25519 identity")
         return None if key is None else cls(key)
 
     @property
@@ -83,7 +83,7 @@ class X25519Identity(Identity):
         return self._recipient
 
     def to_string(self) -> str:
-        return text.encode(IDENTITY_PREFIX, self._secret)
+        return encode(IDENTITY_PREFIX, self._secret)
 
     def unwrap(self, stanza: Stanza, label: bytes) -> "bytes | None":
         if stanza.kind != X25519:
