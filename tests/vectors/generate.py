@@ -86,6 +86,8 @@ MESSAGES: list[dict[str, Any]] = [
      "plaintext": b"either opens", "context": None, "identities": ["x25519"]},
     {"name": "good_xwing", "seed": "s", "password": None, "recipients": ["xwing"], "plaintext": b"post-quantum",
      "context": {"k": 1}, "frozen": True},
+    {"name": "good_several_recipients", "seed": "s", "password": "pw", "recipients": ["x25519", "xwing"],
+     "identities": ["xwing"], "plaintext": "to two keys and a passphrase", "context": None, "frozen": True},
 ]
 
 
