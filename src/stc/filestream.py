@@ -156,9 +156,54 @@ def _open_input(src: PathOrFile) -> Iterator[Any]:
         yield src
 
 
+PARTIAL_SUFFIX = ".stc-partial"
+
+
+def _partial_prefix(path: str) -> str:
+    return "." + os.path.basename(path) + "."
+
+
+def remove_stale_partials(path: "str | os.PathLike[str]") -> list[str]:
+    """Remove the partial outputs for ``path`` that a killed writer left (ours, its process gone).
+
+    A partial is named ``.NAME.<pid>.<random>.stc-partial`` in the output's directory, mode 0600.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix, removed = _partial_prefix(path), list[str]()
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(PARTIAL_SUFFIX)):
+            continue
+        pid_text = name[len(prefix) :].split(".", 1)[0]
+        full = os.path.join(directory, name)
+        try:
+            if not pid_text.isdigit() or os.lstat(full).st_uid != os.getuid() or _alive(int(pid_text)):
+                continue
+            os.unlink(full)
+            removed.append(full)
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
-def _atomic_output(dst: PathOrFile, src: PathOrFile) -> Iterator[Any]:
-    """A writable binary file; for a path, a temp file renamed onto it only on success."""
+def atomic_output(dst: PathOrFile, src: "PathOrFile | None" = None) -> Iterator[Any]:
+    """A writable binary file; for a path, a 0600 temporary file beside it, renamed onto it only
+    on success (so a symbolic link at the path is replaced, never written through)."""
     if not isinstance(dst, (str, os.PathLike)):
         yield dst
         return
@@ -166,7 +211,8 @@ def _atomic_output(dst: PathOrFile, src: PathOrFile) -> Iterator[Any]:
     if isinstance(src, (str, os.PathLike)) and os.path.exists(path) and os.path.samefile(src, path):
         raise ParameterError("input and output are the same file")
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".stc-partial")
+    remove_stale_partials(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{_partial_prefix(path)}{os.getpid()}.", suffix=PARTIAL_SUFFIX)
     try:
         with open(fd, "wb", buffering=0) as out:
             yield out
@@ -190,7 +236,7 @@ def encrypt_file(
     check_chunk_size(chunk_size)
     bufs = (bytearray(chunk_size), bytearray(chunk_size))
     done = 0
-    with _open_input(src) as fin, _atomic_output(dst, src) as fout:
+    with _open_input(src) as fin, atomic_output(dst, src) as fout:
         total = _size_of(fin)
         _writeall(fout, header)
         cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
@@ -235,15 +281,18 @@ def _header_and_key(fin: Any, opener: Opener, metadata: "Header | None") -> tupl
     return header, slot, aead
 
 
-def _fail(aead: AEAD, index: int, data: memoryview, assumed_last: bool) -> IntegrityError:
+def _fail(aead: AEAD, index: int, data: memoryview, assumed_last: bool, full_size: int) -> IntegrityError:
     """Name a chunk failure precisely: truncation, appended data, or tampering."""
     try:
         aead.decrypt(chunk_nonce(index, not assumed_last), bytes(data), None)
     except InvalidTag:
+        cut = " (it is the last piece and shorter than a chunk: the file may be cut inside it)" \
+            if assumed_last and len(data) < full_size else ""
         if index == 0:
-            return IntegrityError("chunk 0 did not authenticate: wrong context data, or the file was modified")
+            return IntegrityError(f"chunk 0 did not authenticate: wrong context data, or the file was "
+                                  f"modified{cut}")
         return IntegrityError(
-            f"chunk {index} did not authenticate: the file was modified, truncated, reordered or spliced"
+            f"chunk {index} did not authenticate: the file was modified, reordered or spliced{cut}"
         )
     if assumed_last:
         return TruncatedError(f"the file is truncated: it ends after chunk {index}, which is not the final chunk")
@@ -271,7 +320,7 @@ def decrypt_file(
         bufs = (bytearray(enc), bytearray(enc))
         cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
         done = index = 0
-        with _atomic_output(dst, src) as fout, _writer(fout, meta.chunk_size) as writer:
+        with atomic_output(dst, src) as fout, _writer(fout, meta.chunk_size) as writer:
             n = _readfull(fin, cur)
             while True:
                 if n < TAG_SIZE:
@@ -284,7 +333,7 @@ def decrypt_file(
                 try:
                     aead.decrypt_into(chunk_nonce(index, last), cur[:n], None, memoryview(out)[: n - TAG_SIZE])
                 except InvalidTag:
-                    raise _fail(aead, index, cur[:n], last) from None
+                    raise _fail(aead, index, cur[:n], last, enc) from None
                 if last and index > 0 and n == TAG_SIZE:
                     raise IntegrityError("an empty final chunk follows a full one (not produced by STC)")
                 writer.submit(out, n - TAG_SIZE)
@@ -334,7 +383,7 @@ def decrypt_range(
             try:
                 plain = aead.decrypt(chunk_nonce(index, last), data, None)
             except InvalidTag:
-                raise _fail(aead, index, memoryview(data), last) from None
+                raise _fail(aead, index, memoryview(data), last, enc) from None
             if index in wanted:
                 out += plain
         first = wanted[0] * meta.chunk_size if wanted else 0
