@@ -63,7 +63,7 @@ def test_round_trip_default_names_and_overwrite_guard(files: dict[str, Path]) ->
     assert r.exit_code == 0 and (files["dir"] / "again").read_bytes() == original[1000:1050]
 
 
-def test_failures_exit_1_with_one_line_and_leave_nothing(files: dict[str, Path]) -> None:
+def test_failures_exit_1_with_an_error_line_and_leave_nothing(files: dict[str, Path]) -> None:
     data, pw = files["data"], files["pw"]
     enc = files["dir"] / "x.stc"
     assert run("encrypt", data, "-o", enc, "--passphrase-file", pw, *FAST, "--context", "k=v").exit_code == 0
@@ -76,7 +76,9 @@ def test_failures_exit_1_with_one_line_and_leave_nothing(files: dict[str, Path])
     for name, extra in cases.items():
         p = stc("decrypt", enc, "-o", out, *extra)
         assert p.returncode == 1, name
-        assert p.stderr.decode().count("\n") == 1 and p.stderr.startswith(b"stc: error: "), p.stderr
+        lines = p.stderr.decode().splitlines()
+        assert lines[0].startswith("stc: error: ") and len(lines) <= 2, p.stderr  # the error, then maybe a hint
+        assert all(line.startswith("stc: hint: ") for line in lines[1:])
         assert not out.exists()
     blob = bytearray(enc.read_bytes())
     blob[-100] ^= 1

@@ -1,5 +1,5 @@
-"""``python -m stc`` runs the command line."""
+"""``python -m stc``: the command line."""
 
-from .cli import main
+from .cli import run
 
-main()
+run()

@@ -26,7 +26,7 @@ import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from typing import IO, Any, BinaryIO, Union
+from typing import IO, Any, BinaryIO, Protocol, Union
 
 from cryptography.exceptions import InvalidTag
 
@@ -36,7 +36,20 @@ from .headers import Header, read_header
 from .metadata import MAX_CHUNK, MIN_CHUNK
 from .suite import AEAD, TAG_SIZE
 
-PathOrFile = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes]]
+
+class Reads(Protocol):
+    """Any binary input with ``readinto`` (files, pipes, armor readers)."""
+
+    def readinto(self, buffer: Any, /) -> "int | None": ...
+
+
+class Writes(Protocol):
+    """Any binary output with ``write`` (files, pipes, armor writers, sinks)."""
+
+    def write(self, data: Any, /) -> "int | None": ...
+
+
+PathOrFile = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes], Reads, Writes]
 Progress = Callable[[int, "int | None"], Any]
 #: Opens a file header's key: returns (index of the key slot that opened, the AEAD of the chunks).
 Opener = Callable[[Header], "tuple[int, AEAD]"]

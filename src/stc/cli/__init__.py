@@ -2,20 +2,25 @@
 
 Exit codes: 0 success; 1 the input could not be decrypted or authenticated
 (wrong passphrase or identity, wrong context, tampering, truncation, not STC data);
-2 usage or I/O error.  Nothing partial is left at the output path on failure.
+2 usage or I/O error; 130 interrupted; 141 output pipe closed; 129/143 hung up or
+terminated.  Nothing partial is left at the output path on failure.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from .. import __version__
+from ._common import EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_USAGE, Terminated, die, install_signal_handlers
 from .crypt import decrypt, encrypt, inspect
 from .keys import keygen, rekey
 from .tools import bench, demo, stream_demo_cmd
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="stc")
 def main() -> None:
     """STC: authenticated encryption for messages, files of any size and live P2P frames.
@@ -29,4 +34,29 @@ def main() -> None:
 for command in (encrypt, decrypt, inspect, keygen, rekey, demo, stream_demo_cmd, bench):
     main.add_command(command)
 
-__all__ = ["main"]
+
+def run() -> None:
+    """The console entry point: one error line and a documented exit code, never a traceback
+    (unless STC_DEBUG=1); a closed output pipe ends quietly."""
+    install_signal_handlers()
+    try:
+        code = main.main(prog_name="stc", standalone_mode=False)
+    except click.exceptions.Abort:
+        die("interrupted", EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        die("interrupted", EXIT_INTERRUPTED)
+    except Terminated as exc:
+        die("terminated", 128 + exc.signum)
+    except BrokenPipeError:
+        sys.exit(EXIT_PIPE)
+    except Exception as exc:
+        if os.environ.get("STC_DEBUG") == "1":
+            raise
+        die(f"unexpected {type(exc).__name__}; please report it (run with STC_DEBUG=1 for details)", EXIT_USAGE)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+__all__ = ["main", "run"]

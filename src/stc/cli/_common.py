@@ -1,124 +1,248 @@
-"""Helpers every ``stc`` command shares: errors and exit codes, passphrases, progress, options."""
+"""Helpers every ``stc`` command shares: exit codes, error lines, signals, passphrases, checks
+of inputs and outputs made before any prompt, and the progress bar."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
+import io
+import json
 import os
 import re
+import signal
+import stat
 import sys
+import time
 from collections.abc import Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from .. import DEFAULT_SEED
-from ..errors import DecryptionError, STCError
+from ..errors import (
+    ContextMismatchError,
+    DecryptionError,
+    NoMatchingIdentityError,
+    ParameterError,
+    STCError,
+    WrongPasswordError,
+)
 from ..filestream import Progress
 from ..recipients import Identity, load_identities, loose_permissions
 
 PRESETS = {"fast": (64, 4), "balanced": (128, 6), "paranoid": (256, 8)}
-EXIT_DECRYPT, EXIT_USAGE = 1, 2
+EXIT_DECRYPT, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 1, 2, 130, 141
+EXIT_CODES_HELP = ("Exit codes: 0 success; 1 the input could not be decrypted or authenticated (wrong "
+                   "passphrase or identity, wrong context, tampering, truncation, not STC data); 2 usage or "
+                   "I/O error; 130 interrupted; 141 output pipe closed; 129/143 hung up/terminated.")
+MIN_CHUNK, MAX_CHUNK = 1 << 10, 1 << 26
+
+# Library words a command-line user never typed, and what to say instead.
+_CLI_WORDS = (
+    ("pass the same context_data", "give the same --context or --context-json as when encrypting"),
+    ("pass context_data=None", "give no --context"),
+    ("if the data was made with another seed, pass seed= or ctx=", "give the same --seed as when encrypting"),
+    ("use decrypt_stream", "it is an encrypted file"),
+    ("decrypt it as a message", "it is a one-value message"),
+    ("give the password or an identity", "give a passphrase or -i IDENTITY_FILE"),
+    ("give a password", "give a passphrase"),
+    ("wrong password", "wrong passphrase"),
+)
 
 
-def die(message: str, code: int) -> NoReturn:
-    click.echo(f"stc: error: {message}", err=True)
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so temporary files are removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM and SIGHUP clean up like SIGINT."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_terminated)
+
+
+def cli_words(message: str) -> str:
+    """A library message in the command line's words."""
+    for library, cli in _CLI_WORDS:
+        message = message.replace(library, cli)
+    return message
+
+
+def die(message: str, code: int, hint: "str | None" = None) -> NoReturn:
+    """One ``stc: error:`` line (and a ``stc: hint:`` line), then exit with ``code``."""
+    click.echo(f"stc: error: {cli_words(message)}", err=True)
+    if hint:
+        click.echo(f"stc: hint: {hint}", err=True)
     sys.exit(code)
+
+
+def _hint(exc: BaseException) -> "str | None":
+    if isinstance(exc, NoMatchingIdentityError):
+        return "pass the identity file that matches one of the file's recipients with -i"
+    if isinstance(exc, WrongPasswordError):
+        return "check the passphrase, and --seed (or $STC_SEED) if one was used to encrypt"
+    if isinstance(exc, ContextMismatchError):
+        return "decrypting needs exactly the --context / --context-json given when encrypting"
+    return None
+
+
+def _quiet_pipe_exit() -> NoReturn:
+    with contextlib.suppress(OSError):  # stdout is gone: do not let Python complain at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_PIPE)
 
 
 @contextlib.contextmanager
 def reported_errors() -> Iterator[None]:
-    """Map library and OS errors to one line on stderr and the documented exit code."""
+    """Map errors to one line on stderr and the documented exit code (tracebacks only with STC_DEBUG=1)."""
     try:
         yield
     except DecryptionError as exc:
-        die(str(exc), EXIT_DECRYPT)
+        die(str(exc), EXIT_DECRYPT, _hint(exc))
     except STCError as exc:
-        die(str(exc), EXIT_USAGE)
+        die(str(exc), EXIT_USAGE, _hint(exc))
+    except BrokenPipeError:
+        _quiet_pipe_exit()
     except OSError as exc:
-        die(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc), EXIT_USAGE)
+        if exc.errno == errno.EPIPE:
+            _quiet_pipe_exit()
+        die(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc), EXIT_USAGE)
     except KeyboardInterrupt:
-        die("interrupted", 130)
+        die("interrupted; nothing was left at the output", EXIT_INTERRUPTED)
+    except Terminated as exc:
+        die("terminated; nothing was left at the output", 128 + exc.signum)
 
 
 def parse_size(text: str) -> int:
+    """``--chunk-size``: bytes, or a number with K, M or G (powers of two), 1K to 64M."""
     match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(i?b)?\s*", text, re.IGNORECASE)
     if not match:
-        raise click.BadParameter(f"{text!r} is not a size like 1048576, 512K or 4M")
-    return int(match.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2).lower()]
+        die(f"--chunk-size takes a size like 1048576, 512K or 4M, not {text!r}", EXIT_USAGE)
+    size = int(match.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2).lower()]
+    if not MIN_CHUNK <= size <= MAX_CHUNK:
+        die(f"--chunk-size must be between 1K and 64M, not {text}", EXIT_USAGE)
+    return size
 
 
-def parse_context(pairs: tuple[str, ...]) -> "dict[str, str] | None":
+def parse_context(pairs: tuple[str, ...], as_json: "str | None") -> Any:
+    """``--context K=V`` (repeatable, strings) or ``--context-json`` (typed, the API's encoding)."""
+    if pairs and as_json is not None:
+        die("give --context or --context-json, not both", EXIT_USAGE)
+    if as_json is not None:
+        try:
+            return json.loads(as_json)
+        except json.JSONDecodeError as exc:
+            die(f"--context-json is not valid JSON: {exc.msg} at character {exc.pos}", EXIT_USAGE)
     if not pairs:
         return None
     out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--context")
+            die(f"--context takes KEY=VALUE, not {pair!r}", EXIT_USAGE)
         out[key] = value
     return out
 
 
-def read_passphrase(passphrase_file: "str | None", confirm: bool) -> str:
-    """From --passphrase-file (first line), else a no-echo prompt on the terminal."""
+def one_preset(fast: bool, balanced: bool, paranoid: bool) -> str:
+    """The cost preset chosen (at most one of the flags)."""
+    chosen = [name for name, on in (("fast", fast), ("balanced", balanced), ("paranoid", paranoid)) if on]
+    if len(chosen) > 1:
+        die(f"choose one of --fast, --balanced, --paranoid (got {', '.join('--' + c for c in chosen)})", EXIT_USAGE)
+    return chosen[0] if chosen else "balanced"
+
+
+def check_input(path: str) -> None:
+    """INPUT exists, is a regular file (or a pipe or device) and can be read."""
+    if path == "-":
+        return
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        die(f"{path}: no such file", EXIT_USAGE)
+    except OSError as exc:
+        die(f"{path}: {exc.strerror}", EXIT_USAGE)
+    if stat.S_ISDIR(st.st_mode):
+        die(f"{path} is a directory", EXIT_USAGE, "use tar c DIR | stc encrypt")
+    if not os.access(path, os.R_OK):
+        die(f"{path}: permission denied", EXIT_USAGE)
+
+
+def check_output(path: str, force: bool, input_path: "str | None" = None) -> None:
+    """OUTPUT does not exist (or --force), its directory exists and is writable, and it is not INPUT."""
+    if path == "-":
+        return
+    if os.path.lexists(path):
+        if not force:
+            die(f"{path} exists; use --force to replace it", EXIT_USAGE)
+        if os.path.isdir(path):
+            die(f"{path} is a directory", EXIT_USAGE)
+        if input_path not in (None, "-") and os.path.exists(path) and os.path.samefile(path, input_path):
+            die(f"{path} is also the input; write to another file", EXIT_USAGE)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        die(f"cannot write {path}: {directory} is not a directory", EXIT_USAGE)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        die(f"cannot write {path}: {directory} is not writable", EXIT_USAGE)
+
+
+def read_passphrase(passphrase_file: "str | None", confirm: bool, stdin_is_data: bool) -> "str | bytes":
+    """From --passphrase-file (first line; '-' = stdin), else a no-echo prompt on the terminal.
+
+    A file that is not UTF-8 is used as raw bytes, as the API does with a bytes password.
+    """
     if passphrase_file is not None:
-        with open(passphrase_file, encoding="utf-8") as f:
-            line = f.readline().rstrip("\r\n")
+        if passphrase_file == "-" and stdin_is_data:
+            die("--passphrase-file - reads standard input, which here carries the data", EXIT_USAGE,
+                "give INPUT as a file, or the passphrase in a file")
+        try:
+            if passphrase_file == "-":
+                raw = sys.stdin.buffer.readline(1 << 16)
+            else:
+                with open(passphrase_file, "rb") as f:
+                    raw = f.readline(1 << 16)
+        except OSError as exc:
+            die(f"{passphrase_file}: {exc.strerror}", EXIT_USAGE)
+        line = raw.rstrip(b"\r\n")
         if not line:
-            die(f"the passphrase file {passphrase_file} is empty", EXIT_USAGE)
-        return line
-    try:  # the terminal, not stdin: stdin may be the data (``tar c dir | stc encrypt -``)
+            die(f"the passphrase file {passphrase_file} starts with an empty line", EXIT_USAGE)
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError:
+            return line  # used as raw bytes, as the API does
+    try:  # the terminal, not stdin: stdin may be the data (``tar c dir | stc encrypt``)
         os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
     except OSError:
-        die("no terminal to ask for the passphrase; use --passphrase-file", EXIT_USAGE)
-    first = getpass.getpass("Passphrase: ")  # reads and writes /dev/tty, without echo
-    if not first:
-        die("empty passphrase", EXIT_USAGE)
-    if confirm and getpass.getpass("Confirm passphrase: ") != first:
-        die("the passphrases do not match", EXIT_USAGE)
+        die("no terminal to ask for the passphrase", EXIT_USAGE, "use --passphrase-file FILE, or -r/-i keys")
+    try:
+        first = getpass.getpass("Passphrase: ")  # reads and writes /dev/tty, without echo
+        if not first:
+            die("empty passphrase", EXIT_USAGE)
+        if confirm and getpass.getpass("Confirm passphrase: ") != first:
+            die("the passphrases do not match", EXIT_USAGE)
+    except EOFError:
+        die("no passphrase given (end of input at the prompt)", EXIT_USAGE)
     return first
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool, total: "int | None", label: str) -> Iterator["Progress | None"]:
-    """A progress callback drawing a tqdm bar on stderr when stderr is a terminal; else None."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from tqdm import tqdm
-
-    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr,
-              leave=False, dynamic_ncols=True) as bar:
-        yield lambda done, _total: bar.update(done - bar.n)
-
-
-def check_output(path: str, force: bool) -> None:
-    if path != "-" and os.path.exists(path) and not force:
-        die(f"{path} exists; use --force to overwrite it", EXIT_USAGE)
-
-
-seed_option = click.option(
-    "--seed", envvar="STC_SEED", default=DEFAULT_SEED, show_default="public default, or $STC_SEED",
-    help="Application secret mixed into every key; decrypting needs the same seed. Prefer $STC_SEED "
-         "to keep it out of the process list.",
-)
-context_option = click.option("--context", "context", multiple=True, metavar="KEY=VALUE",
-                               help="Context data bound to the file (repeatable); decrypt needs the same.")
-passfile_option = click.option("--passphrase-file", type=click.Path(dir_okay=False),
-                                help="Read the passphrase from the first line of this file instead of prompting.")
-force_option = click.option("--force", "-f", is_flag=True, help="Overwrite an existing output file.")
-quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-
-
 
 
 def recipients_from(values: tuple[str, ...], files: tuple[str, ...]) -> list[str]:
     """Recipients from ``-r`` values and ``-R`` files (one a line, ``#`` comments and blank lines skipped)."""
     out = list(values)
     for path in files:
-        with open(path, encoding="utf-8") as f:
-            out += [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+        try:
+            with open(path, encoding="utf-8") as f:
+                out += [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+        except UnicodeDecodeError:
+            raise ParameterError(f"{path} is not UTF-8 text; not a recipients file") from None
     return out
 
 
@@ -130,3 +254,78 @@ def identities_from(files: tuple[str, ...]) -> list[Identity]:
             click.echo(f"stc: warning: {path} is readable by other users; run chmod 600 {path}", err=True)
         out += load_identities(path if path != "-" else "/dev/stdin")
     return out
+
+
+class Peekable(io.RawIOBase):
+    """A raw stream that gives back bytes already read for a look at the start of the input."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw, self._head = raw, b""
+
+    def peek(self, n: int) -> bytes:
+        """The first ``n`` bytes (fewer only at end of input), without consuming them."""
+        while len(self._head) < n:
+            more = self._raw.read(n - len(self._head))
+            if not more:
+                break
+            self._head += more
+        return self._head[:n]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, view: Any) -> int:
+        if self._head:
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        n = self._raw.readinto(view)
+        return int(n or 0)
+
+
+def same_terminal_as_stderr() -> bool:
+    """True when stdout is the terminal stderr also draws on (no bar over the plaintext then)."""
+    try:
+        return sys.stdout.isatty() and os.path.samestat(os.fstat(1), os.fstat(2))
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, total: "int | None", label: str) -> Iterator["Progress | None"]:
+    """A tqdm bar on stderr when stderr is a terminal, then a one-line summary; else None."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    started, done = time.perf_counter(), [0]
+    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr,
+              leave=False, dynamic_ncols=True) as bar:
+
+        def update(count: int, _total: "int | None") -> None:
+            bar.update(count - bar.n)
+            done[0] = count
+
+        yield update
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    click.echo(f"stc: {label}: {done[0] / (1 << 20):.1f} MiB in {elapsed:.2f} s "
+               f"({done[0] / 1e6 / elapsed:.0f} MB/s)", err=True)
+
+
+seed_option = click.option(
+    "--seed", envvar="STC_SEED", default=DEFAULT_SEED, show_default="public default, or $STC_SEED",
+    help="Application secret mixed into passphrase keys; decrypting needs the same seed. Prefer $STC_SEED "
+         "to keep it out of the process list.",
+)
+context_option = click.option("--context", "context", multiple=True, metavar="KEY=VALUE",
+                              help="Context data bound to the data (repeatable; string values); decrypt needs "
+                                   "the same.")
+context_json_option = click.option("--context-json", metavar="JSON",
+                                   help="Typed context data as JSON (the API's encoding), e.g. '{\"n\": 1}'.")
+passfile_option = click.option("--passphrase-file", metavar="FILE",
+                               help="Read the passphrase from the first line of FILE ('-' = stdin, when the "
+                                    "data is not on stdin) instead of prompting.")
+force_option = click.option("--force", "-f", is_flag=True, help="Replace an existing output file.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")

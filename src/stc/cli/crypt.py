@@ -1,31 +1,45 @@
-"""``stc encrypt``, ``stc decrypt`` and ``stc inspect``: thin layers over the public API."""
+"""``stc encrypt``, ``stc decrypt`` and ``stc inspect``: thin layers over the public API.
+
+Everything that can be checked is checked before a passphrase is asked.  Decrypted bytes
+reach stdout only after every chunk authenticated (a first pass reads and authenticates,
+a second writes), unless ``--stream`` is given; only ciphertext is ever spooled to disk.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import json
 import os
 import re
 import shutil
 import sys
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import click
 
+from .. import armor
 from ..context import STCContext, decrypting_context
-from ..filestream import Progress
+from ..filestream import atomic_output
 from ..format_v2 import max_size
 from ..headers import parse_header
-from ..recipients import Identity
+from ..recipients import parse_recipients
 from ._common import (
+    EXIT_CODES_HELP,
+    EXIT_DECRYPT,
     EXIT_USAGE,
     PRESETS,
+    Peekable,
+    check_input,
     check_output,
+    context_json_option,
     context_option,
     die,
     force_option,
     identities_from,
+    one_preset,
     parse_context,
     parse_size,
     passfile_option,
@@ -34,14 +48,25 @@ from ._common import (
     read_passphrase,
     recipients_from,
     reported_errors,
+    same_terminal_as_stderr,
     seed_option,
 )
 
+MAX_MESSAGE = 1 << 30  # a one-value message is decrypted in memory
 
-@click.command()
-@click.argument("input", type=click.Path(allow_dash=True, dir_okay=False))
+
+class _Discard:
+    """A sink for the authenticate-only pass."""
+
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("input", required=False, type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, dir_okay=False),
-              help="Output file ('-' = stdout). Default: INPUT.stc, or stdout when INPUT is '-'.")
+              help="Output file ('-' = stdout). Default: INPUT.stc, or stdout without INPUT.")
+@click.option("-a", "--armor", "armored", is_flag=True, help="Write PEM-like text (base64) instead of binary.")
 @click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
               help="Encrypt to this public key (stc-x25519-… or stc-xwing-…; repeatable). No passphrase is "
                    "asked unless -p is given too.")
@@ -49,129 +74,247 @@ from ._common import (
               help="Encrypt to every recipient in this file (one a line, # comments; repeatable).")
 @click.option("-p", "--passphrase", "with_passphrase", is_flag=True,
               help="Also let a passphrase open the file (asked, or from --passphrase-file) next to -r/-R.")
-@click.option("--fast", "preset", flag_value="fast", help="Argon2id 16 MiB, 2 passes (lattice 64, depth 4).")
-@click.option("--balanced", "preset", flag_value="balanced", default=True,
-              help="Argon2id 64 MiB, 3 passes (lattice 128, depth 6; the default).")
-@click.option("--paranoid", "preset", flag_value="paranoid", help="Argon2id 256 MiB, 4 passes (lattice 256, depth 8).")
+@click.option("--fast", is_flag=True, help="Argon2id 16 MiB, 2 passes (lattice 64, depth 4).")
+@click.option("--balanced", is_flag=True, help="Argon2id 64 MiB, 3 passes (lattice 128, depth 6; the default).")
+@click.option("--paranoid", is_flag=True, help="Argon2id 256 MiB, 4 passes (lattice 256, depth 8).")
 @click.option("--chunk-size", default="1M", show_default=True, help="Chunk size: 1K to 64M (e.g. 512K, 4M).")
 @click.option("--no-decoys", is_flag=True, help="Write only the real key slots (no decoys).")
 @click.option("--suite", type=click.Choice(["aes-256-gcm", "chacha20-poly1305"]), default="aes-256-gcm",
               show_default=True, help="Data cipher.")
 @context_option
+@context_json_option
 @seed_option
 @passfile_option
 @force_option
 @quiet_option
-def encrypt(input: str, output: "str | None", recipients: tuple[str, ...], recipients_files: tuple[str, ...],
-            with_passphrase: bool, preset: str, chunk_size: str, no_decoys: bool, suite: str,
-            context: tuple[str, ...], seed: str, passphrase_file: "str | None", force: bool, quiet: bool) -> None:
-    """Encrypt INPUT ('-' = stdin) to recipients and/or a passphrase."""
-    out = output or ("-" if input == "-" else input + ".stc")
-    if out == "-" and sys.stdout.isatty():
-        die("refusing to write binary ciphertext to a terminal; use -o FILE or redirect stdout", EXIT_USAGE)
-    check_output(out, force)
+def encrypt(input: "str | None", output: "str | None", armored: bool, recipients: tuple[str, ...],
+            recipients_files: tuple[str, ...], with_passphrase: bool, fast: bool, balanced: bool, paranoid: bool,
+            chunk_size: str, no_decoys: bool, suite: str, context: tuple[str, ...], context_json: "str | None",
+            seed: str, passphrase_file: "str | None", force: bool, quiet: bool) -> None:
+    """Encrypt INPUT (default: stdin) to recipients and/or a passphrase.
+
+    \b
+    Examples:
+      stc encrypt report.pdf                         # asks a passphrase twice; writes report.pdf.stc
+      stc encrypt report.pdf -r stc-x25519-…         # to a public key; no passphrase
+      tar c docs | stc encrypt -R team.txt > docs.tar.stc
+      stc encrypt notes.txt -a -o notes.txt.stc      # armored (text) output
+      stc encrypt db.dump --context-json '{"tenant": 7}' --paranoid
+    """
+    source = input or "-"
+    out = output or ("-" if source == "-" else source + ".stc")
+    preset = one_preset(fast, balanced, paranoid)
+    check_input(source)
+    check_output(out, force, source)
+    if out == "-" and sys.stdout.isatty() and not armored:
+        die("refusing to write binary ciphertext to a terminal", EXIT_USAGE, "use -o FILE, -a, or redirect stdout")
     size = parse_size(chunk_size)
-    context_data = parse_context(context)
+    context_data = parse_context(context, context_json)
     with reported_errors():
+        to = parse_recipients(recipients_from(recipients, recipients_files))
         lattice, depth = PRESETS[preset]
         ctx = STCContext(seed, lattice_size=lattice, depth=depth, suite=suite)
-        to = recipients_from(recipients, recipients_files)
-        password = read_passphrase(passphrase_file, confirm=True) if with_passphrase or not to else None
-        src: Any = sys.stdin.buffer if input == "-" else input
-        dst: Any = sys.stdout.buffer if out == "-" else out
-        with progress_bar(not quiet, None if input == "-" else os.path.getsize(input), "encrypt") as progress:
-            ctx.encrypt_stream(src, dst, password, recipients=to, chunk_size=size, progress_callback=progress,
-                               context_data=context_data, use_decoys=not no_decoys)
+        needs_passphrase = with_passphrase or not to
+        password = read_passphrase(passphrase_file, True, source == "-") if needs_passphrase else None
+        src: Any = sys.stdin.buffer if source == "-" else source
+        total = None if source == "-" else os.path.getsize(source)
+        with atomic_output(sys.stdout.buffer if out == "-" else out, source) as raw_out, \
+                progress_bar(not quiet, total, "encrypted") as progress:
+            armor_writer = armor.ArmorWriter(raw_out) if armored else None
+            ctx.encrypt_stream(src, armor_writer or raw_out, password, recipients=to, chunk_size=size,
+                               progress_callback=progress, context_data=context_data, use_decoys=not no_decoys)
+            if armor_writer is not None:
+                armor_writer.close()
         if out == "-":
             sys.stdout.buffer.flush()
 
 
-@click.command()
-@click.argument("input", type=click.Path(allow_dash=True, dir_okay=False))
+_HEAD = 512
+
+
+def _open_input(source: str) -> tuple[Any, bytes]:
+    """The input at its start (seekable when it can be), and its first bytes, checked to be STC data."""
+    if source != "-" or _is_regular(sys.stdin.buffer):
+        stream: Any = open(source, "rb") if source != "-" else sys.stdin.buffer  # noqa: SIM115 (process-long)
+        start = stream.tell()
+        head = stream.read(_HEAD)
+        stream.seek(start)
+    else:  # a pipe: keep what was read for the look, and give it back first
+        peekable = Peekable(sys.stdin.buffer)
+        head = peekable.peek(_HEAD)
+        stream = io.BufferedReader(peekable, 1 << 20)
+    if not (head[:4] in (b"STCF", b"STCM") or armor.is_armored(head)):
+        what = "standard input" if source == "-" else source
+        die(f"{what} is not STC data (no STC magic and no armor line)", EXIT_DECRYPT)
+    return stream, head
+
+
+def _spool(stream: Any) -> Any:
+    """Copy an unseekable input (ciphertext only) into a private temporary file; return it at 0."""
+    spool = tempfile.TemporaryFile(prefix="stc-ciphertext-")  # noqa: SIM115 (returned; closed at exit)
+    shutil.copyfileobj(stream, spool, 1 << 20)
+    spool.seek(0)
+    return spool
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("input", required=False, type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, dir_okay=False),
-              help="Output file ('-' = stdout). Default: INPUT without .stc, or stdout when INPUT is '-'.")
+              help="Output file ('-' = stdout). Default: INPUT without .stc, or stdout without INPUT.")
 @click.option("-i", "--identity", "identity_files", multiple=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="Decrypt with the secret keys in this identity file (repeatable); no passphrase is asked.")
+@click.option("--stream", "stream_out", is_flag=True,
+              help="Write each chunk to stdout as soon as it authenticated (as age does). A truncated or "
+                   "tampered input then ends with exit 1 after an authentic prefix was written.")
 @click.option("--range", "byte_range", metavar="OFFSET:LENGTH",
               help="Decrypt only these plaintext bytes (random access; INPUT must be a file).")
 @context_option
+@context_json_option
 @seed_option
 @passfile_option
 @force_option
 @quiet_option
-def decrypt(input: str, output: "str | None", identity_files: tuple[str, ...], byte_range: "str | None",
-            context: tuple[str, ...], seed: str, passphrase_file: "str | None", force: bool, quiet: bool) -> None:
-    """Decrypt INPUT ('-' = stdin). Output appears only after every chunk authenticated."""
+def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str, ...], stream_out: bool,
+            byte_range: "str | None", context: tuple[str, ...], context_json: "str | None", seed: str,
+            passphrase_file: "str | None", force: bool, quiet: bool) -> None:
+    """Decrypt INPUT (default: stdin; binary or armored, file or one-value message).
+
+    Nothing reaches the output before every chunk authenticated: a file output appears only
+    at the end, and for stdout a first pass authenticates and a second writes (pipes are
+    spooled to a temporary file as ciphertext, never as plaintext). --stream trades that for
+    immediate output.
+
+    \b
+    Examples:
+      stc decrypt report.pdf.stc                     # asks the passphrase; writes report.pdf
+      stc decrypt backup.stc -i key.txt -o backup.tar
+      stc decrypt < docs.tar.stc | tar x
+      stc decrypt big.stc --range 1000000:4096 -o part.bin
+    """
+    source = input or "-"
     if output is None:
-        if input == "-" or byte_range:
+        if source == "-" or byte_range:
             output = "-"
-        elif input.endswith(".stc"):
-            output = input[: -len(".stc")]
+        elif source.endswith(".stc"):
+            output = source[: -len(".stc")]
         else:
-            die("cannot guess the output name (INPUT does not end in .stc); use -o", EXIT_USAGE)
-    check_output(output, force)
-    context_data = parse_context(context)
+            die("cannot guess the output name (INPUT does not end in .stc)", EXIT_USAGE, "use -o FILE or -o -")
+    check_input(source)
+    check_output(output, force, source)
+    if byte_range and (source == "-" or stream_out):
+        die("--range needs INPUT as a file, and does not go with --stream", EXIT_USAGE)
+    span = _parse_range(byte_range) if byte_range else None
+    context_data = parse_context(context, context_json)
     with reported_errors():
+        stream, head = _open_input(source)
         ctx = decrypting_context(seed)
         identities = identities_from(identity_files)
-        password = None if identities and passphrase_file is None else read_passphrase(passphrase_file, confirm=False)
-        if byte_range:
-            _decrypt_range(ctx, input, output, byte_range, context_data, password, identities)
-            return
-        src: Any = sys.stdin.buffer if input == "-" else input
-        with progress_bar(not quiet, None if input == "-" else os.path.getsize(input), "decrypt") as progress:
-            if output == "-":
-                _decrypt_to_stdout(ctx, src, password, identities, context_data, progress)
-            else:
-                ctx.decrypt_stream(src, output_path=output, password=password, identities=identities,
-                                   progress_callback=progress, context_data=context_data)
+        password = None if identities and passphrase_file is None else \
+            read_passphrase(passphrase_file, False, source == "-")
+        keys = {"password": password, "identities": identities, "context_data": context_data}
+        armored = armor.is_armored(head)
+        if (_armored_kind(head) if armored else head[:4]) == b"STCM":
+            _decrypt_message(ctx, stream, armored, output, keys)
+        elif span is not None:
+            _decrypt_range(ctx, source, output, span, keys)
+        else:
+            _decrypt_file(ctx, source, stream, armored, output, stream_out, quiet, keys)
 
 
-def _decrypt_to_stdout(ctx: STCContext, src: Any, password: "str | None", identities: list[Identity],
-                       context_data: Any, progress: "Progress | None") -> None:
-    """Spool to a private temporary file; copy to stdout only once everything authenticated."""
-    with tempfile.TemporaryFile(prefix="stc-") as spool:
-        ctx.decrypt_stream(src, output_path=spool, password=password, identities=identities,
-                           progress_callback=progress, context_data=context_data)
-        spool.seek(0)
-        shutil.copyfileobj(spool, sys.stdout.buffer, 1 << 20)
+def _armored_kind(head: bytes) -> bytes:
+    """The magic under an armored input's BEGIN line."""
+    lines = head.lstrip(b" \t\r\n").split(b"\n", 2)
+    if len(lines) < 2:
+        return b""
+    try:
+        return base64.b64decode(lines[1].strip()[:8])[:4]
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _decrypt_message(ctx: STCContext, stream: Any, armored: bool, output: str, keys: dict[str, Any]) -> None:
+    reader = armor.ArmorReader(stream) if armored else stream
+    blob = reader.read(MAX_MESSAGE + 1)
+    if len(blob) > MAX_MESSAGE:
+        die("a one-value message larger than 1 GiB is not supported; encrypt large data as a file", EXIT_USAGE)
+    plain = ctx.decrypt_blob(blob, keys["password"], identities=keys["identities"],
+                             context_data=keys["context_data"])
+    data = plain.encode("utf-8") if isinstance(plain, str) else plain
+    with atomic_output(sys.stdout.buffer if output == "-" else output) as out:
+        out.write(data)
+    if output == "-":
         sys.stdout.buffer.flush()
 
 
-def _decrypt_range(ctx: STCContext, input: str, output: str, spec: str, context_data: Any,
-                   password: "str | None", identities: list[Identity]) -> None:
+def _decrypt_file(ctx: STCContext, source: str, stream: Any, armored: bool, output: str, stream_out: bool,
+                  quiet: bool, keys: dict[str, Any]) -> None:
+    total = None if source == "-" or armored else os.path.getsize(source)
+
+    def run(src: Any, dst: Any, label: str, bar: bool) -> None:
+        reader = armor.ArmorReader(src) if armored else src
+        with progress_bar(bar and not quiet, total, label) as progress:
+            ctx.decrypt_stream(reader, output_path=dst, progress_callback=progress, **keys)
+
+    if output != "-":
+        run(stream, output, "decrypted", True)
+        return
+    to_terminal = same_terminal_as_stderr()
+    if stream_out:
+        run(stream, sys.stdout.buffer, "decrypted", not to_terminal)
+    else:
+        src = stream if stream.seekable() else _spool(stream)
+        start = src.tell()
+        run(src, _Discard(), "authenticated", not to_terminal)
+        src.seek(start)
+        run(src, sys.stdout.buffer, "decrypted", not to_terminal)
+    sys.stdout.buffer.flush()
+
+
+def _is_regular(f: Any) -> bool:
+    try:
+        return os.path.isfile(f"/proc/self/fd/{f.fileno()}") and f.seekable()
+    except (OSError, ValueError):
+        return False
+
+
+def _parse_range(spec: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d+):(\d+)", spec)
     if not match:
         die(f"--range takes OFFSET:LENGTH in bytes, not {spec!r}", EXIT_USAGE)
-    if input == "-":
-        die("--range needs a seekable file, not stdin", EXIT_USAGE)
-    data = ctx.decrypt_range(input, int(match.group(1)), int(match.group(2)), password, identities=identities,
-                             context_data=context_data)
+    return int(match.group(1)), int(match.group(2))
+
+
+def _decrypt_range(ctx: STCContext, source: str, output: str, span: tuple[int, int], keys: dict[str, Any]) -> None:
+    data = ctx.decrypt_range(source, span[0], span[1], keys["password"],
+                             identities=keys["identities"], context_data=keys["context_data"])
+    with atomic_output(sys.stdout.buffer if output == "-" else output) as out:
+        out.write(data)
     if output == "-":
-        sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    else:
-        Path(output).write_bytes(data)
 
 
-@click.command()
-@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("file", required=False, type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def inspect(file: str, as_json: bool) -> None:
-    """Show the header of an encrypted FILE: slot kinds (never which is real), no secrets."""
+def inspect(file: "str | None", as_json: bool) -> None:
+    """Show the header of an encrypted FILE (default: stdin): slot kinds (never which is real),
+    what its length implies, no secrets.
+
+    \b
+    Examples:
+      stc inspect backup.stc
+      stc inspect backup.stc --json | jq .slots_by_kind
+    """
+    source = file or "-"
+    check_input(source)
     with reported_errors():
-        if file == "-":
-            data = sys.stdin.buffer.read(max_size())
-        else:
-            with open(file, "rb") as f:
-                data = f.read(max_size())
+        stream, head = _open_input(source)
+        reader = armor.ArmorReader(stream) if armor.is_armored(head) else stream
+        data = reader.read(max_size())
         meta, _ = parse_header(data)
         info = meta.describe()
-        if meta.is_file and file != "-":
-            body = os.path.getsize(file) - meta.size
-            chunks = -(-body // (meta.chunk_size + 16)) if body > 0 else 0
-            info.update({"file_bytes": body + meta.size, "chunks": chunks,
-                         "plaintext_bytes": max(0, body - 16 * chunks)})
+        if meta.is_file and source != "-" and not armor.is_armored(head):
+            info.update(_length_report(os.path.getsize(source) - meta.size, meta.chunk_size))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -183,3 +326,23 @@ def inspect(file: str, as_json: bool) -> None:
         info["slots_by_kind"] = ", ".join(f"{n} {kind}" for kind, n in info["slots_by_kind"].items())
     for key, value in info.items():
         click.echo(f"{key.replace('_', ' '):>16}: {value}")
+
+
+def _length_report(body: int, chunk: int) -> dict[str, Any]:
+    """What the ciphertext length says about a file, without the key."""
+    enc = chunk + 16
+    full, rest = divmod(body, enc)
+    report: dict[str, Any] = {"body_bytes": body, "whole_chunks": full, "final_piece_bytes": rest}
+    if body == 0:
+        report["length_check"] = "no chunk at all: the file is truncated (an empty file still has one chunk)"
+    elif 0 < rest < 16:
+        report["length_check"] = f"the final piece is {rest} bytes, shorter than a tag: the file is truncated"
+    else:
+        chunks = full + (1 if rest else 0)
+        report["plaintext_bytes"] = body - 16 * chunks
+        report["length_check"] = ("consistent with a complete file; completeness (and integrity) can only be "
+                                  "proven with the key, since a file cut at a chunk boundary looks the same")
+    return report
+
+
+__all__ = ["decrypt", "encrypt", "inspect"]

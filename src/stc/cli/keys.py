@@ -15,6 +15,7 @@ from ._common import (
     PRESETS,
     die,
     identities_from,
+    one_preset,
     passfile_option,
     read_passphrase,
     recipients_from,
@@ -72,15 +73,14 @@ def keygen(output: "str | None", pq: bool, convert: "str | None") -> None:
 @click.option("--change-passphrase", is_flag=True, help="Replace every passphrase of the file by a new one.")
 @click.option("--new-passphrase-file", type=click.Path(dir_okay=False),
               help="Read the new passphrase from this file instead of asking twice.")
-@click.option("--fast", "preset", flag_value="fast", help="Argon2id 16 MiB, 2 passes for the new passphrase.")
-@click.option("--balanced", "preset", flag_value="balanced", default=True,
-              help="Argon2id 64 MiB, 3 passes for the new passphrase (the default).")
-@click.option("--paranoid", "preset", flag_value="paranoid", help="Argon2id 256 MiB, 4 passes for the new passphrase.")
+@click.option("--fast", is_flag=True, help="Argon2id 16 MiB, 2 passes for the new passphrase.")
+@click.option("--balanced", is_flag=True, help="Argon2id 64 MiB, 3 passes for the new passphrase (the default).")
+@click.option("--paranoid", is_flag=True, help="Argon2id 256 MiB, 4 passes for the new passphrase.")
 @seed_option
 @passfile_option
 def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...],
           recipients_files: tuple[str, ...], change_passphrase: bool, new_passphrase_file: "str | None",
-          preset: str, seed: str, passphrase_file: "str | None") -> None:
+          fast: bool, balanced: bool, paranoid: bool, seed: str, passphrase_file: "str | None") -> None:
     """Change who can open FILE by rewriting only its header (the data is not re-encrypted).
 
     FILE is replaced safely: a new file is written beside it and renamed over it. Removing a
@@ -98,13 +98,14 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
         die("--new-passphrase-file goes with --change-passphrase", EXIT_USAGE)
     with reported_errors():
         identities = identities_from(identity_files)
-        password = None if identities and passphrase_file is None else read_passphrase(passphrase_file, confirm=False)
+        password = None if identities and passphrase_file is None else \
+            read_passphrase(passphrase_file, False, stdin_is_data=False)
         new_password = None
         if change_passphrase:
             if new_passphrase_file is None:
                 click.echo("New passphrase for the file:", err=True)
-            new_password = read_passphrase(new_passphrase_file, confirm=True)
-        lattice, depth = PRESETS[preset]
+            new_password = read_passphrase(new_passphrase_file, True, stdin_is_data=False)
+        lattice, depth = PRESETS[one_preset(fast, balanced, paranoid)]
         header = STCContext(seed, lattice_size=lattice, depth=depth).rekey(
             file, password=password, identities=identities, add=added, remove=remove, new_password=new_password)
         kinds = header.describe()["slots_by_kind"]
