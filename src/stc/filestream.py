@@ -299,13 +299,13 @@ def _fail(aead: AEAD, index: int, data: memoryview, assumed_last: bool, full_siz
     try:
         aead.decrypt(chunk_nonce(index, not assumed_last), bytes(data), None)
     except InvalidTag:
-        cut = " (it is the last piece and shorter than a chunk: the file may be cut inside it)" \
-            if assumed_last and len(data) < full_size else ""
-        if index == 0:
-            return IntegrityError(f"chunk 0 did not authenticate: wrong context data, or the file was "
-                                  f"modified{cut}")
+        if index == 0:  # the key itself may be wrong (context data is in it)
+            return IntegrityError("chunk 0 did not authenticate: wrong context data, or the file was modified "
+                                  "or cut short")
+        if assumed_last and len(data) < full_size:  # earlier chunks proved the key: a cut, or tampering
+            return IntegrityError(f"chunk {index} did not authenticate: the file was cut inside it, or modified")
         return IntegrityError(
-            f"chunk {index} did not authenticate: the file was modified, reordered or spliced{cut}"
+            f"chunk {index} did not authenticate: the file was modified, truncated, reordered or spliced"
         )
     if assumed_last:
         return TruncatedError(f"the file is truncated: it ends after chunk {index}, which is not the final chunk")

@@ -23,6 +23,7 @@ from .. import DEFAULT_SEED
 from ..errors import (
     ContextMismatchError,
     DecryptionError,
+    IntegrityError,
     NoMatchingIdentityError,
     ParameterError,
     STCError,
@@ -89,7 +90,7 @@ def _hint(exc: BaseException) -> "str | None":
         return "pass the identity file that matches one of the file's recipients with -i"
     if isinstance(exc, WrongPasswordError):
         return "check the passphrase, and --seed (or $STC_SEED) if one was used to encrypt"
-    if isinstance(exc, ContextMismatchError):
+    if isinstance(exc, ContextMismatchError) or (isinstance(exc, IntegrityError) and "context data" in str(exc)):
         return "decrypting needs exactly the --context / --context-json given when encrypting"
     return None
 

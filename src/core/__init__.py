@@ -1,1 +1,0 @@
-"""Manual import path ``core.streaming``, re-exporting :mod:`stc.streaming`."""

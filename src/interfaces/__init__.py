@@ -1,1 +1,0 @@
-"""Import paths of the STC user manual (``interfaces.api.*``), re-exporting :mod:`stc`."""

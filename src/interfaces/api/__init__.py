@@ -1,1 +1,0 @@
-"""Manual-compatible API paths; everything here is re-exported from :mod:`stc`."""
