@@ -13,6 +13,7 @@ from generate import (
     FILE_CHUNK,
     FROZEN_V1,
     _file_plaintext,
+    build_armor,
     build_files,
     build_frames,
     build_frames_v2,
@@ -26,6 +27,7 @@ MESSAGES = json.loads((HERE / "messages.json").read_text())  # version 1, frozen
 FILES = json.loads((HERE / "files.json").read_text())  # version 1, frozen
 MESSAGES_V2 = json.loads((HERE / "messages_v2.json").read_text())["vectors"]
 FILES_V2 = json.loads((HERE / "files_v2.json").read_text())
+ARMOR = json.loads((HERE / "armor.json").read_text())
 FRAMES = json.loads((HERE / "frames.json").read_text())
 FRAMES_V2 = json.loads((HERE / "frames_v2.json").read_text())
 
@@ -38,6 +40,7 @@ def test_vectors_are_what_the_code_writes() -> None:
     # A format change shows up as a vector diff: regenerate and review.
     assert build_messages() == MESSAGES_V2
     assert build_files() == FILES_V2["vectors"]
+    assert build_armor() == ARMOR["vectors"]
     assert build_frames() == FRAMES["vectors"]
     assert build_frames_v2() == FRAMES_V2["vectors"]
 
@@ -155,3 +158,16 @@ def test_frame_vector_v1(vec: dict[str, Any]) -> None:
 @pytest.mark.parametrize("vec", FRAMES_V2["vectors"], ids=[v["name"] for v in FRAMES_V2["vectors"]])
 def test_frame_vector_v2(vec: dict[str, Any]) -> None:
     _frame_case(FRAMES_V2, vec)
+
+
+@pytest.mark.parametrize("vec", ARMOR["vectors"], ids=[v["name"] for v in ARMOR["vectors"]])
+def test_armor_vector(vec: dict[str, Any]) -> None:
+    from stc import armor
+
+    binary = bytes.fromhex(next(v for v in FILES_V2["vectors"] if v["name"] == "good_three_chunks")["file"])
+    read = lambda: armor.ArmorReader(io.BytesIO(vec["armored"].encode("latin-1"))).read()  # noqa: E731
+    if vec["expect"] == "ok":
+        assert read() == binary
+    else:
+        with pytest.raises(stc.FormatError):
+            read()

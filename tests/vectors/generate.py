@@ -260,6 +260,40 @@ def build_files() -> list[dict[str, Any]]:
     return out
 
 
+def build_armor() -> list[dict[str, Any]]:
+    """Armored forms (armor.json) of the version-2 file good_three_chunks: good and malformed."""
+    from stc import armor
+
+    binary = bytes.fromhex(next(v for v in build_files() if v["name"] == "good_three_chunks")["file"])
+    sink = io.BytesIO()
+    writer = armor.ArmorWriter(sink)
+    writer.write(binary)
+    writer.close()
+    text = sink.getvalue()
+    lines = text.split(b"\n")
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, data: bytes, expect: str) -> None:
+        out.append({"name": name, "armored": data.decode("latin-1"), "expect": expect})
+
+    add("good_lf", text, "ok")
+    add("good_crlf_and_surrounding_space", b"\r\n \t\n" + text.replace(b"\n", b"\r\n") + b"\n  \n", "ok")
+    add("fail_data_after_end", text + b"more\n", "FormatError")
+    add("fail_missing_end", b"\n".join(lines[:-2]) + b"\n", "FormatError")
+    add("fail_long_line", b"\n".join([lines[0], lines[1] + lines[2][:4], *lines[2:]]), "FormatError")
+    add("fail_short_line_in_the_middle", b"\n".join([lines[0], lines[1][:60], lines[1][60:] + lines[2], *lines[3:]]),
+        "FormatError")
+    add("fail_character_outside_base64", text.replace(lines[1][:1], b"*", 1), "FormatError")
+    add("fail_space_inside_a_line", b"\n".join([lines[0], lines[1][:32] + b" " + lines[1][33:], *lines[2:]]),
+        "FormatError")
+    last = lines[-3]
+    assert len(last) <= 60
+    # "QR==" decodes like "QQ==" but its padding bits are not zero: not the canonical base64 of anything.
+    add("fail_noncanonical_last_group", b"\n".join([*lines[:-3], last + b"QR==", *lines[-2:]]), "FormatError")
+    add("fail_bad_begin_line", text.replace(b"BEGIN STC", b"BEGIN XTC", 1), "FormatError")
+    return out
+
+
 FRAME_SEED = "session_abc123"
 
 
@@ -373,6 +407,8 @@ def main() -> None:
     (HERE / "files_v2.json").write_text(json.dumps(files, indent=1) + "\n")
     frames = {"seed": FRAME_SEED, "vectors": build_frames()}
     (HERE / "frames.json").write_text(json.dumps(frames, indent=1) + "\n")
+    (HERE / "armor.json").write_text(json.dumps({"binary_of": "files_v2.json good_three_chunks",
+                                                 "vectors": build_armor()}, indent=1) + "\n")
     frames_v2 = {"seed": FRAME_SEED, "vectors": build_frames_v2()}
     (HERE / "frames_v2.json").write_text(json.dumps(frames_v2, indent=1) + "\n")
 
