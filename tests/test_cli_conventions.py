@@ -7,9 +7,11 @@ import io
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -96,7 +98,6 @@ def test_decrypting_a_file_to_a_pipe_writes_no_file(f: dict[str, Path]) -> None:
 
 def test_decrypting_stdin_spools_only_ciphertext(f: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     kept: list[Path] = []
-    import tempfile
 
     def keep(**kw: Any) -> Any:  # the spool, kept on disk so its contents can be checked
         handle = tempfile.NamedTemporaryFile(dir=f["dir"], delete=False)  # noqa: SIM115
@@ -154,6 +155,43 @@ def test_closed_output_pipe_ends_quietly(f: dict[str, Path]) -> None:
         proc.stdout.close()  # like `| head -c 10`
         assert proc.wait(timeout=60) == 141
         assert proc.stderr.read() == b""
+
+
+@pytest.mark.slow
+def test_demo_into_head_ends_quietly() -> None:
+    shell = subprocess.run(f"{sys.executable} -m stc demo | head -1; echo ${{PIPESTATUS[0]}}", shell=True,
+                           executable="/bin/bash", capture_output=True, env=ENV, check=False)
+    lines = shell.stdout.decode().splitlines()
+    assert lines[0].startswith("STC demo") and lines[-1] == "141" and shell.stderr == b"", shell.stderr
+
+
+@pytest.mark.slow
+def test_one_gib_from_a_file_to_a_pipe_writes_no_file(tmp_path_factory: pytest.TempPathFactory) -> None:
+    base = Path("/dev/shm") if os.path.isdir("/dev/shm") else tmp_path_factory.mktemp("gib")
+    work = Path(tempfile.mkdtemp(dir=base))
+    try:
+        key = work / "key"
+        assert run("keygen", "-o", key).exit_code == 0
+        recipient = run("keygen", "-y", key).output.strip()
+        with open(work / "plain", "wb") as out:
+            block = os.urandom(1 << 20)
+            for _ in range(1024):
+                out.write(block)
+        assert run("encrypt", work / "plain", "-o", work / "x.stc", "-r", recipient).exit_code == 0
+        (work / "plain").unlink()
+        tmpdir = work / "tmp"
+        tmpdir.mkdir()
+        proc = subprocess.Popen([sys.executable, "-m", "stc", "decrypt", str(work / "x.stc"), "-o", "-", "-i",
+                                 str(key)], stdout=subprocess.PIPE, env={**ENV, "TMPDIR": str(tmpdir)},
+                                preexec_fn=_limit_file_size)
+        assert proc.stdout is not None
+        total = 0
+        while chunk := proc.stdout.read1(1 << 20):
+            assert chunk[:4096] == block[(total % (1 << 20)) : (total % (1 << 20)) + 4096][: len(chunk[:4096])]
+            total += len(chunk)
+        assert proc.wait() == 0 and total == 1 << 30 and list(tmpdir.iterdir()) == []
+    finally:
+        shutil.rmtree(work)
 
 
 def test_no_traceback_and_help_shows_examples_and_exit_codes(f: dict[str, Path]) -> None:
@@ -230,21 +268,24 @@ def test_progress_summary_and_no_bar_over_plaintext_on_the_terminal(f: dict[str,
 
 
 # ---- 7. no plaintext left behind on any signal; --range written like every output --------------------------
-def test_sigterm_cleans_up_and_stale_partials_are_removed(f: dict[str, Path]) -> None:
+@pytest.mark.slow
+def test_signals_clean_up_and_stale_partials_are_removed(f: dict[str, Path]) -> None:
     big = f["dir"] / "huge"
     with open(big, "wb") as out:
         for _ in range(256):
             out.write(os.urandom(1 << 20))
     assert run("encrypt", big, "--passphrase-file", f["pw"], "--fast").exit_code == 0
     target = f["dir"] / "huge.out"
-    proc = subprocess.Popen([sys.executable, "-m", "stc", "decrypt", f"{big}.stc", "-o", str(target),
-                             "--passphrase-file", str(f["pw"])], env=ENV, stderr=subprocess.PIPE)
-    deadline = time.time() + 30
-    while not any(p.name.endswith(".stc-partial") for p in f["dir"].iterdir()) and time.time() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 143
-    assert not any(p.name.endswith(".stc-partial") for p in f["dir"].iterdir()) and not target.exists()
+    for sig, code in ((signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)):
+        proc = subprocess.Popen([sys.executable, "-m", "stc", "decrypt", f"{big}.stc", "-o", str(target),
+                                 "--passphrase-file", str(f["pw"])], env=ENV, stderr=subprocess.PIPE)
+        deadline = time.time() + 30
+        while not any(p.name.endswith(".stc-partial") for p in f["dir"].iterdir()) and time.time() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(sig)
+        assert proc.wait(timeout=60) == code, sig
+        assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
+        assert not any(p.name.endswith(".stc-partial") for p in f["dir"].iterdir()) and not target.exists()
     stale = f["dir"] / ".huge.out.999999999.abcd.stc-partial"  # left by a writer that was SIGKILLed
     stale.write_bytes(b"partial plaintext")
     os.chmod(stale, 0o600)

@@ -14,7 +14,15 @@ import sys
 import click
 
 from .. import __version__
-from ._common import EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_USAGE, Terminated, die, install_signal_handlers
+from ._common import (
+    EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Terminated,
+    die,
+    install_signal_handlers,
+    quiet_pipe_exit,
+)
 from .crypt import decrypt, encrypt, inspect
 from .keys import keygen, rekey
 from .tools import bench, demo, stream_demo_cmd
@@ -39,8 +47,11 @@ def run() -> None:
     """The console entry point: one error line and a documented exit code, never a traceback
     (unless STC_DEBUG=1); a closed output pipe ends quietly."""
     install_signal_handlers()
-    try:
-        code = main.main(prog_name="stc", standalone_mode=False)
+    try:  # not main.main(): it turns a closed output pipe into exit 1
+        with main.make_context("stc", sys.argv[1:]) as ctx:
+            code = main.invoke(ctx)
+    except click.exceptions.Exit as exc:  # --help, --version
+        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         die("interrupted", EXIT_INTERRUPTED)
     except click.ClickException as exc:
@@ -51,7 +62,7 @@ def run() -> None:
     except Terminated as exc:
         die("terminated", 128 + exc.signum)
     except BrokenPipeError:
-        sys.exit(EXIT_PIPE)
+        quiet_pipe_exit()
     except Exception as exc:
         if os.environ.get("STC_DEBUG") == "1":
             raise

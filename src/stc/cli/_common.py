@@ -95,7 +95,8 @@ def _hint(exc: BaseException) -> "str | None":
     return None
 
 
-def _quiet_pipe_exit() -> NoReturn:
+def quiet_pipe_exit() -> NoReturn:
+    """The reader of stdout went away: exit 141 (128 + SIGPIPE) without a word."""
     with contextlib.suppress(OSError):  # stdout is gone: do not let Python complain at exit
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -112,10 +113,10 @@ def reported_errors() -> Iterator[None]:
     except STCError as exc:
         die(str(exc), EXIT_USAGE, _hint(exc))
     except BrokenPipeError:
-        _quiet_pipe_exit()
+        quiet_pipe_exit()
     except OSError as exc:
         if exc.errno == errno.EPIPE:
-            _quiet_pipe_exit()
+            quiet_pipe_exit()
         die(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc), EXIT_USAGE)
     except KeyboardInterrupt:
         die("interrupted; nothing was left at the output", EXIT_INTERRUPTED)
