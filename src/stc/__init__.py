@@ -116,6 +116,57 @@ def rekey(
                      new_password=new_password)
 
 
+def encrypt_file(
+    src: "str | os.PathLike[str]",
+    dst: "str | os.PathLike[str]",
+    password: "Password | None" = None,
+    *,
+    seed: Seed = DEFAULT_SEED,
+    lattice_size: int = 128,
+    depth: int = 6,
+    **options: Any,
+) -> HeaderV2:
+    """STC 0.4's module-level file call: :meth:`STCContext.encrypt_stream` with a one-off context."""
+    return STCContext(seed, lattice_size=lattice_size, depth=depth).encrypt_stream(src, dst, password, **options)
+
+
+def decrypt_file(
+    src: "str | os.PathLike[str]",
+    dst: "str | os.PathLike[str]",
+    password: "Password | None" = None,
+    *,
+    seed: Seed = DEFAULT_SEED,
+    **options: Any,
+) -> Header:
+    """Inverse of :func:`encrypt_file` (the cost is read from the header)."""
+    return decrypting_context(seed).decrypt_stream(src, output_path=dst, password=password, **options)
+
+
+def quick_encrypt(data: "str | bytes", seed: Seed, *, password: Password, **options: Any) -> bytes:
+    """STC 0.4's one-call encryption, as one value (``metadata || ciphertext``).
+
+    Unlike 0.4, a password is required: 0.4 silently used the seed as the password.
+    """
+    return encrypt_blob(data, password, seed=seed, **options)
+
+
+def quick_decrypt(blob: bytes, seed: Seed, *, password: Password, **options: Any) -> "str | bytes":
+    """Inverse of :func:`quick_encrypt`."""
+    return decrypt_blob(blob, password, seed=seed, **options)
+
+
+def get_status() -> dict[str, Any]:
+    """What this library is and does (no context needed): version, primitives, formats."""
+    return {
+        "version": __version__,
+        "primitives": ["AES-256-GCM", "ChaCha20-Poly1305", "Argon2id", "HKDF-SHA256", "BLAKE2b", "X25519",
+                       "ML-KEM-768 (X-Wing)"],
+        "formats_written": {"messages_and_files": 2, "frames": 2},
+        "formats_read": {"messages_and_files": [1, 2], "frames": [1, 2]},
+        "minimum_argon2id_for_new_data": "16 MiB, 2 passes",
+    }
+
+
 __all__ = [
     "DEFAULT_SEED",
     "ChunkHeader",
@@ -142,12 +193,17 @@ __all__ = [
     "WrongPasswordError",
     "decrypt",
     "decrypt_blob",
+    "decrypt_file",
     "encrypt",
     "encrypt_blob",
+    "encrypt_file",
     "errors",
+    "get_status",
     "generate_identity",
     "load_identities",
     "parse_identity",
     "parse_recipient",
+    "quick_decrypt",
+    "quick_encrypt",
     "rekey",
 ]

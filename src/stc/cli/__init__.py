@@ -24,6 +24,7 @@ from ._common import (
     quiet_pipe_exit,
 )
 from .crypt import decrypt, encrypt, inspect
+from .folders import decrypt_folder_cmd, encrypt_folder_cmd, list_cmd, recommend_cmd
 from .keys import keygen, rekey
 from .tools import bench, demo, stream_demo_cmd
 
@@ -39,7 +40,8 @@ def main() -> None:
     """
 
 
-for command in (encrypt, decrypt, inspect, keygen, rekey, demo, stream_demo_cmd, bench):
+for command in (encrypt, decrypt, inspect, keygen, rekey, encrypt_folder_cmd, decrypt_folder_cmd, list_cmd,
+                recommend_cmd, demo, stream_demo_cmd, bench):
     main.add_command(command)
 
 

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
-from .. import DEFAULT_SEED
+from .. import DEFAULT_SEED, profiles
 from ..errors import (
     ContextMismatchError,
     DecryptionError,
@@ -331,3 +331,18 @@ passfile_option = click.option("--passphrase-file", metavar="FILE",
                                     "data is not on stdin) instead of prompting.")
 force_option = click.option("--force", "-f", is_flag=True, help="Replace an existing output file.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+
+
+profile_option = click.option("--profile", type=click.Choice(list(profiles.NAMES)),
+                              help="A preset of Argon2id cost, chunk size, decoys and suite (see stc recommend); "
+                                   "explicit flags override it.")
+
+
+def settings(profile: "str | None", preset: "str | None", chunk_size: "str | None", no_decoys: bool,
+             suite: "str | None") -> dict[str, Any]:
+    """Context and stream settings: the profile's, then the explicit flags over them."""
+    base = profiles.get(profile or "document")
+    lattice, depth = PRESETS[preset] if preset else (base.lattice_size, base.depth)
+    return {"lattice_size": lattice, "depth": depth, "suite": suite or base.suite,
+            "chunk_size": parse_size(chunk_size) if chunk_size else base.chunk_size,
+            "use_decoys": False if no_decoys else base.use_decoys}

@@ -30,7 +30,6 @@ from ._common import (
     EXIT_CODES_HELP,
     EXIT_DECRYPT,
     EXIT_USAGE,
-    PRESETS,
     Peekable,
     check_input,
     check_output,
@@ -41,8 +40,8 @@ from ._common import (
     identities_from,
     one_preset,
     parse_context,
-    parse_size,
     passfile_option,
+    profile_option,
     progress_bar,
     quiet_option,
     read_passphrase,
@@ -50,6 +49,7 @@ from ._common import (
     reported_errors,
     same_terminal_as_stderr,
     seed_option,
+    settings,
 )
 
 MAX_MESSAGE = 1 << 30  # a one-value message is decrypted in memory
@@ -77,10 +77,12 @@ class _Discard:
 @click.option("--fast", is_flag=True, help="Argon2id 16 MiB, 2 passes (lattice 64, depth 4).")
 @click.option("--balanced", is_flag=True, help="Argon2id 64 MiB, 3 passes (lattice 128, depth 6; the default).")
 @click.option("--paranoid", is_flag=True, help="Argon2id 256 MiB, 4 passes (lattice 256, depth 8).")
-@click.option("--chunk-size", default="1M", show_default=True, help="Chunk size: 1K to 64M (e.g. 512K, 4M).")
+@profile_option
+@click.option("--chunk-size", default=None, help="Chunk size: 1K to 64M (e.g. 512K, 4M; default: the profile's, "
+                                                  "1M).")
 @click.option("--no-decoys", is_flag=True, help="Write only the real key slots (no decoys).")
-@click.option("--suite", type=click.Choice(["aes-256-gcm", "chacha20-poly1305"]), default="aes-256-gcm",
-              show_default=True, help="Data cipher.")
+@click.option("--suite", type=click.Choice(["aes-256-gcm", "chacha20-poly1305"]), default=None,
+              help="Data cipher (default: the profile's, aes-256-gcm).")
 @context_option
 @context_json_option
 @seed_option
@@ -89,7 +91,8 @@ class _Discard:
 @quiet_option
 def encrypt(input: "str | None", output: "str | None", armored: bool, recipients: tuple[str, ...],
             recipients_files: tuple[str, ...], with_passphrase: bool, fast: bool, balanced: bool, paranoid: bool,
-            chunk_size: str, no_decoys: bool, suite: str, context: tuple[str, ...], context_json: "str | None",
+            profile: "str | None", chunk_size: "str | None", no_decoys: bool, suite: "str | None",
+            context: tuple[str, ...], context_json: "str | None",
             seed: str, passphrase_file: "str | None", force: bool, quiet: bool) -> None:
     """Encrypt INPUT (default: stdin) to recipients and/or a passphrase.
 
@@ -103,17 +106,16 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
     """
     source = input or "-"
     out = output or ("-" if source == "-" else source + ".stc")
-    preset = one_preset(fast, balanced, paranoid)
+    preset = one_preset(fast, balanced, paranoid) if fast or balanced or paranoid else None
     check_input(source)
     check_output(out, force, source)
     if out == "-" and sys.stdout.isatty() and not armored:
         die("refusing to write binary ciphertext to a terminal", EXIT_USAGE, "use -o FILE, -a, or redirect stdout")
-    size = parse_size(chunk_size)
+    chosen = settings(profile, preset, chunk_size, no_decoys, suite)
     context_data = parse_context(context, context_json)
     with reported_errors():
         to = parse_recipients(recipients_from(recipients, recipients_files))
-        lattice, depth = PRESETS[preset]
-        ctx = STCContext(seed, lattice_size=lattice, depth=depth, suite=suite)
+        ctx = STCContext(seed, lattice_size=chosen["lattice_size"], depth=chosen["depth"], suite=chosen["suite"])
         needs_passphrase = with_passphrase or not to
         password = read_passphrase(passphrase_file, True, source == "-") if needs_passphrase else None
         src: Any = sys.stdin.buffer if source == "-" else source
@@ -121,8 +123,9 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
         with atomic_output(sys.stdout.buffer if out == "-" else out, source) as raw_out, \
                 progress_bar(not quiet, total, "encrypted") as progress:
             armor_writer = armor.ArmorWriter(raw_out) if armored else None
-            ctx.encrypt_stream(src, armor_writer or raw_out, password, recipients=to, chunk_size=size,
-                               progress_callback=progress, context_data=context_data, use_decoys=not no_decoys)
+            ctx.encrypt_stream(src, armor_writer or raw_out, password, recipients=to,
+                               chunk_size=chosen["chunk_size"], progress_callback=progress,
+                               context_data=context_data, use_decoys=chosen["use_decoys"])
             if armor_writer is not None:
                 armor_writer.close()
         if out == "-":
