@@ -242,6 +242,14 @@ def test_stdin_to_stdout_by_default_and_armor(f: dict[str, Path]) -> None:
     assert "version" in run("inspect", armored).output
 
 
+def test_stdin_to_an_existing_output_with_force(f: dict[str, Path]) -> None:
+    out = f["dir"] / "existing.stc"
+    out.write_bytes(b"old")
+    p = stc("encrypt", "-o", out, "--force", "--passphrase-file", f["pw"], "--fast", stdin=b"new data")
+    assert p.returncode == 0, p.stderr
+    assert run("decrypt", out, "-o", "-", "--passphrase-file", f["pw"]).stdout_bytes == b"new data"
+
+
 def test_passphrase_from_stdin_context_json_and_message_form(f: dict[str, Path]) -> None:
     p = stc("decrypt", f["enc"], "-o", f["dir"] / "o1", "--passphrase-file", "-", stdin=b"correct horse\n")
     assert p.returncode == 0 and (f["dir"] / "o1").read_bytes() == f["data"].read_bytes()

@@ -83,6 +83,40 @@ def file_demo(folder: Path, size: int = 8 << 20, progress: "Progress | None" = N
     }
 
 
+def folder_demo(folder: Path) -> dict[str, Any]:
+    """Encrypt a small folder (nested, unicode, empty file and directory, a symlink), list it,
+    extract it, and show that an archive member escaping the folder is refused."""
+    import io
+    import tarfile
+
+    from .folders import FolderError, decrypt_folder, encrypt_folder, list_folder
+
+    ctx = STCContext("demo-seed", lattice_size=64, depth=4)
+    src = folder / "tree"
+    (src / "notes" / "été").mkdir(parents=True)
+    (src / "notes" / "été" / "plan.txt").write_text("nothing secret here\n")
+    (src / "empty").mkdir()
+    (src / "empty.txt").write_bytes(b"")
+    os.symlink("notes/été/plan.txt", src / "shortcut")
+    encrypt_folder(src, folder / "tree.stc", "demo password", ctx=ctx)
+    names = [m.name for m in list_folder(folder / "tree.stc", "demo password", ctx=ctx)]
+    decrypt_folder(folder / "tree.stc", folder / "restored", "demo password", ctx=ctx)
+    same = all((folder / "restored" / n).is_symlink() if (src / n).is_symlink() else
+               (folder / "restored" / n).exists() for n in names)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        evil = tarfile.TarInfo("../../outside.txt")
+        tar.addfile(evil, io.BytesIO(b""))
+    ctx.encrypt_stream(io.BytesIO(raw.getvalue()), folder / "evil.stc", "demo password")
+    try:
+        decrypt_folder(folder / "evil.stc", folder / "evil", "demo password", ctx=ctx)
+        refused = "NOT REFUSED"
+    except FolderError as exc:
+        refused = str(exc)
+    return {"entries": len(names), "roundtrip_ok": same, "escape_refused": refused,
+            "escape_left_nothing": not (folder / "evil").exists() and not (folder.parent / "outside.txt").exists()}
+
+
 async def stream_demo(frames: int = 60, fps: float = 30.0, frame_size: int = 5000,
                       chaos: bool = True) -> dict[str, Any]:
     """Send ``frames`` frames over loopback UDP at ``fps``; with ``chaos``, the network

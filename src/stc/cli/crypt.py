@@ -120,7 +120,7 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
         password = read_passphrase(passphrase_file, True, source == "-") if needs_passphrase else None
         src: Any = sys.stdin.buffer if source == "-" else source
         total = None if source == "-" else os.path.getsize(source)
-        with atomic_output(sys.stdout.buffer if out == "-" else out, source) as raw_out, \
+        with atomic_output(sys.stdout.buffer if out == "-" else out, None if source == "-" else source) as raw_out, \
                 progress_bar(not quiet, total, "encrypted") as progress:
             armor_writer = armor.ArmorWriter(raw_out) if armored else None
             ctx.encrypt_stream(src, armor_writer or raw_out, password, recipients=to,

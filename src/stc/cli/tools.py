@@ -16,7 +16,7 @@ from ._common import EXIT_USAGE, die, progress_bar
 @click.option("--frames", default=60, show_default=True, help="Frames in the P2P part.")
 def demo(frames: int) -> None:
     """Run the main job: a message with context data, a file, and a live P2P stream."""
-    from ..demo import file_demo, message_demo, stream_demo
+    from ..demo import file_demo, folder_demo, message_demo, stream_demo
 
     click.echo("STC demo: everything runs locally in a temporary folder.\n")
     m = message_demo()
@@ -29,17 +29,21 @@ def demo(frames: int) -> None:
         click.echo(f"   refused, as it should be: {line}")
     import asyncio
 
-    with tempfile.TemporaryDirectory(prefix="stc-demo-") as tmp, \
-            progress_bar(True, 8 << 20, "encrypt 8 MiB") as progress:
-        f = file_demo(Path(tmp), progress=progress)
+    with tempfile.TemporaryDirectory(prefix="stc-demo-") as tmp:
+        with progress_bar(True, 8 << 20, "encrypted") as progress:
+            f = file_demo(Path(tmp), progress=progress)
+        d = folder_demo(Path(tmp))
     click.echo("\n2. File of 8 MiB, streamed in 1 MiB chunks")
     click.echo(f"   round trip identical: {f['roundtrip_ok']}; encrypt {f['encrypt_mb_s']:.0f} MB/s "
                f"(incl. Argon2id), decrypt {f['decrypt_mb_s']:.0f} MB/s")
     click.echo(f"   random access to 16 bytes in the middle: {f['middle_range_ok']}")
     click.echo(f"   a copy with one flipped bit: refused ({f['tampered_copy']}); "
                f"partial output left: {f['tampered_output_left']}")
+    click.echo(f"\n3. Folder of {d['entries']} entries (nested, unicode, empty ones, a symlink) in one file")
+    click.echo(f"   extracted identically: {d['roundtrip_ok']}; an archive member escaping the folder: refused "
+               f"({d['escape_refused']}); nothing left: {d['escape_left_nothing']}")
     s = asyncio.run(stream_demo(frames=frames))
-    click.echo(f"\n3. P2P stream over loopback UDP: X25519 key agreement, {frames} frames of 5 KB at 30 fps,")
+    click.echo(f"\n4. P2P stream over loopback UDP: X25519 key agreement, {frames} frames of 5 KB at 30 fps,")
     click.echo("   with simulated duplication and reordering and an attacker replaying frames")
     click.echo(f"   received {s['frames_received']}/{s['frames_sent']} frames at {s['fps']:.1f} fps; "
                f"latency p50 {s['latency_ms_p50']:.2f} ms, p95 {s['latency_ms_p95']:.2f} ms, "
@@ -47,7 +51,7 @@ def demo(frames: int) -> None:
     click.echo(f"   rejected: {s['frames_rejected'] or 'none'}; decrypt {s['avg_decrypt_ms'] * 1000:.0f} us a frame; "
                f"overhead {s['overhead_bytes_per_frame']} bytes a frame")
     ok = m["plaintext_ok"] and f["roundtrip_ok"] and not f["tampered_output_left"] and \
-        s["frames_received"] >= 0.9 * s["frames_sent"]
+        d["roundtrip_ok"] and d["escape_left_nothing"] and s["frames_received"] >= 0.9 * s["frames_sent"]
     click.echo("\nAll checks passed." if ok else "\nSOME CHECKS FAILED.")
     sys.exit(0 if ok else 1)
 
