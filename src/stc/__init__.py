@@ -1,17 +1,17 @@
-"""STC: password-based authenticated encryption, file streaming and P2P frames
-built only from vetted primitives (AES-256-GCM / ChaCha20-Poly1305, Argon2id,
-HKDF-SHA256, BLAKE2b) through pyca/cryptography.
+"""STC: authenticated encryption for messages, files of any size, folders and live P2P frames,
+to passphrases and public keys (X25519, ML-KEM-768 + X25519), built only from vetted primitives
+(AES-256-GCM / ChaCha20-Poly1305, Argon2id, HKDF-SHA256, BLAKE2b) through pyca/cryptography.
+
+Names are loaded on first use (PEP 562), so ``import stc`` and ``stc --help`` stay fast.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from . import errors
 from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
-from .context import STCContext, decrypting_context
 from .errors import (
     ContextMismatchError,
     DecryptionError,
@@ -26,149 +26,68 @@ from .errors import (
     TruncatedError,
     WrongPasswordError,
 )
-from .format_v2 import HeaderV2
-from .handshake import KeyExchange
-from .headers import Header
-from .metadata import Metadata
-from .p2p import ChunkHeader, StreamingContext
-from .recipients import (
-    Identity,
-    Recipient,
-    generate_identity,
-    load_identities,
-    parse_identity,
-    parse_recipient,
-)
-from .suite import Suite
 
 __version__ = "0.2.0"
 
-
-def encrypt(
-    data: "str | bytes",
-    password: "Password | None" = None,
-    *,
-    recipients: Iterable["Recipient | str"] = (),
-    seed: Seed = DEFAULT_SEED,
-    context_data: ContextData = None,
-    use_decoys: bool = True,
-    lattice_size: int = 128,
-    depth: int = 6,
-) -> tuple[bytes, HeaderV2]:
-    """Quick start: encrypt with a one-off context; returns ``(ciphertext, metadata)``."""
-    ctx = STCContext(seed, lattice_size=lattice_size, depth=depth)
-    return ctx.encrypt(data, password, recipients=recipients, context_data=context_data, use_decoys=use_decoys)
+_LAZY = {
+    "STCContext": "context", "decrypting_context": "context", "HeaderV2": "format_v2", "KeyExchange": "handshake",
+    "Header": "headers", "Metadata": "metadata", "ChunkHeader": "p2p", "StreamingContext": "p2p",
+    "Identity": "recipients", "Recipient": "recipients", "generate_identity": "recipients",
+    "load_identities": "recipients", "parse_identity": "recipients", "parse_recipient": "recipients",
+    "Suite": "suite", "encrypt": "api", "decrypt": "api", "encrypt_blob": "api", "decrypt_blob": "api",
+    "rekey": "api", "encrypt_file": "api", "decrypt_file": "api", "quick_encrypt": "api", "quick_decrypt": "api",
+    "get_status": "api",
+}
 
 
-def decrypt(
-    ciphertext: bytes,
-    metadata: "Header | bytes",
-    password: "Password | None" = None,
-    *,
-    identities: Iterable["Identity | str"] = (),
-    seed: Seed = DEFAULT_SEED,
-    context_data: ContextData = None,
-) -> "str | bytes":
-    """Quick start: inverse of :func:`encrypt` (the cost is read from the metadata)."""
-    return decrypting_context(seed).decrypt(
-        ciphertext, metadata, password, identities=identities, context_data=context_data
+def __getattr__(name: str) -> Any:
+    """Load a public name, or a submodule, on first use."""
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value
+        return value
+    try:
+        return importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError:
+        raise AttributeError(f"module 'stc' has no attribute {name!r}") from None
+
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers
+    from .api import (
+        decrypt,
+        decrypt_blob,
+        decrypt_file,
+        encrypt,
+        encrypt_blob,
+        encrypt_file,
+        get_status,
+        quick_decrypt,
+        quick_encrypt,
+        rekey,
     )
-
-
-def encrypt_blob(
-    data: "str | bytes", password: "Password | None" = None, *, seed: Seed = DEFAULT_SEED, **kwargs: Any
-) -> bytes:
-    """Quick start, one value: ``metadata.to_bytes() + ciphertext`` (keywords as :func:`encrypt`)."""
-    ciphertext, meta = encrypt(data, password, seed=seed, **kwargs)
-    return meta.to_bytes() + ciphertext
-
-
-def decrypt_blob(
-    blob: bytes,
-    password: "Password | None" = None,
-    *,
-    identities: Iterable["Identity | str"] = (),
-    seed: Seed = DEFAULT_SEED,
-    context_data: ContextData = None,
-) -> "str | bytes":
-    """Inverse of :func:`encrypt_blob`."""
-    return decrypting_context(seed).decrypt_blob(blob, password, identities=identities, context_data=context_data)
-
-
-def rekey(
-    path: "str | os.PathLike[str]",
-    *,
-    password: "Password | None" = None,
-    identities: Iterable["Identity | str"] = (),
-    add: Iterable["Recipient | str"] = (),
-    remove: Iterable["Recipient | str"] = (),
-    new_password: "Password | None" = None,
-    seed: Seed = DEFAULT_SEED,
-    lattice_size: int = 128,
-    depth: int = 6,
-) -> HeaderV2:
-    """Re-key an encrypted file in place (header only; see :meth:`STCContext.rekey`).
-
-    ``lattice_size``/``depth`` set the Argon2id cost of a new password.
-    """
-    ctx = STCContext(seed, lattice_size=lattice_size, depth=depth)
-    return ctx.rekey(path, password=password, identities=identities, add=add, remove=remove,
-                     new_password=new_password)
-
-
-def encrypt_file(
-    src: "str | os.PathLike[str]",
-    dst: "str | os.PathLike[str]",
-    password: "Password | None" = None,
-    *,
-    seed: Seed = DEFAULT_SEED,
-    lattice_size: int = 128,
-    depth: int = 6,
-    **options: Any,
-) -> HeaderV2:
-    """STC 0.4's module-level file call: :meth:`STCContext.encrypt_stream` with a one-off context."""
-    return STCContext(seed, lattice_size=lattice_size, depth=depth).encrypt_stream(src, dst, password, **options)
-
-
-def decrypt_file(
-    src: "str | os.PathLike[str]",
-    dst: "str | os.PathLike[str]",
-    password: "Password | None" = None,
-    *,
-    seed: Seed = DEFAULT_SEED,
-    **options: Any,
-) -> Header:
-    """Inverse of :func:`encrypt_file` (the cost is read from the header)."""
-    return decrypting_context(seed).decrypt_stream(src, output_path=dst, password=password, **options)
-
-
-def quick_encrypt(data: "str | bytes", seed: Seed, *, password: Password, **options: Any) -> bytes:
-    """STC 0.4's one-call encryption, as one value (``metadata || ciphertext``).
-
-    Unlike 0.4, a password is required: 0.4 silently used the seed as the password.
-    """
-    return encrypt_blob(data, password, seed=seed, **options)
-
-
-def quick_decrypt(blob: bytes, seed: Seed, *, password: Password, **options: Any) -> "str | bytes":
-    """Inverse of :func:`quick_encrypt`."""
-    return decrypt_blob(blob, password, seed=seed, **options)
-
-
-def get_status() -> dict[str, Any]:
-    """What this library is and does (no context needed): version, primitives, formats."""
-    return {
-        "version": __version__,
-        "primitives": ["AES-256-GCM", "ChaCha20-Poly1305", "Argon2id", "HKDF-SHA256", "BLAKE2b", "X25519",
-                       "ML-KEM-768 (X-Wing)"],
-        "formats_written": {"messages_and_files": 2, "frames": 2},
-        "formats_read": {"messages_and_files": [1, 2], "frames": [1, 2]},
-        "minimum_argon2id_for_new_data": "16 MiB, 2 passes",
-    }
-
+    from .context import STCContext, decrypting_context
+    from .format_v2 import HeaderV2
+    from .handshake import KeyExchange
+    from .headers import Header
+    from .metadata import Metadata
+    from .p2p import ChunkHeader, StreamingContext
+    from .recipients import (
+        Identity,
+        Recipient,
+        generate_identity,
+        load_identities,
+        parse_identity,
+        parse_recipient,
+    )
+    from .suite import Suite
 
 __all__ = [
     "DEFAULT_SEED",
+    "ContextData",
+    "Password",
+    "Seed",
+    "decrypting_context",
     "ChunkHeader",
     "ContextMismatchError",
     "DecryptionError",

@@ -370,8 +370,10 @@ class STCContext(KeySlots):
 
     def get_status(self) -> dict[str, Any]:
         """A summary of this context, with no secret: settings, epoch, wear and counters."""
+        from . import __version__
+
         return {
-            "version": "0.2.0",
+            "version": __version__,
             "formats_written": {"messages_and_files": 2, "frames": 2},
             "suite": self.suite.label,
             "lattice_size": self._lattice_size,

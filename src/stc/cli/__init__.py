@@ -8,6 +8,7 @@ terminated.  Nothing partial is left at the output path on failure.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -23,26 +24,52 @@ from ._common import (
     install_signal_handlers,
     quiet_pipe_exit,
 )
-from .crypt import decrypt, encrypt, inspect
-from .folders import decrypt_folder_cmd, encrypt_folder_cmd, list_cmd, recommend_cmd
-from .keys import keygen, rekey
-from .tools import bench, demo, stream_demo_cmd
+
+#: Each command: (module, function, one-line help). A command's module (and with it cryptography)
+#: is imported only when that command runs, so `stc --help` stays fast.
+COMMANDS = {
+    "encrypt": ("crypt", "encrypt", "Encrypt a file or stdin to recipients and/or a passphrase."),
+    "decrypt": ("crypt", "decrypt", "Decrypt a file or stdin; nothing is released before it authenticated."),
+    "inspect": ("crypt", "inspect", "Show a header: slot kinds, sizes, what the length implies."),
+    "keygen": ("keys", "keygen", "Generate a secret key (identity) and print its public key."),
+    "rekey": ("keys", "rekey", "Add or remove recipients, or change the passphrase, header only."),
+    "encrypt-folder": ("folders", "encrypt_folder_cmd", "Encrypt a folder as one file (a tar stream inside)."),
+    "decrypt-folder": ("folders", "decrypt_folder_cmd", "Extract an encrypted folder safely."),
+    "list": ("folders", "list_cmd", "List the members of an encrypted folder."),
+    "recommend": ("folders", "recommend_cmd", "Recommend a profile for a file or folder, with timings."),
+    "demo": ("tools", "demo", "Run the main job: a message, a file, a folder and a live P2P stream."),
+    "stream-demo": ("tools", "stream_demo_cmd", "Sender and receiver over loopback UDP: fps, latency."),
+    "bench": ("tools", "bench", "Benchmark messages, files and frames against the bare AEAD and peers."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+class _LazyGroup(click.Group):
+    """A group that imports a command's module only when the command is run (or asked for help)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> "click.Command | None":
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(f".{entry[0]}", __name__)
+        command: click.Command = getattr(module, entry[1])
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry[2]) for name, entry in COMMANDS.items()])
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="stc")
 def main() -> None:
-    """STC: authenticated encryption for messages, files of any size and live P2P frames.
+    """STC: authenticated encryption for messages, files of any size, folders and live P2P frames.
 
     Built only from vetted primitives (AES-256-GCM or ChaCha20-Poly1305, Argon2id,
-    HKDF-SHA256, X25519, ML-KEM-768) through pyca/cryptography.  Exit codes: 0 ok,
-    1 decryption or authentication failure, 2 usage or I/O error.
+    HKDF-SHA256, X25519, ML-KEM-768) through pyca/cryptography.
     """
-
-
-for command in (encrypt, decrypt, inspect, keygen, rekey, encrypt_folder_cmd, decrypt_folder_cmd, list_cmd,
-                recommend_cmd, demo, stream_demo_cmd, bench):
-    main.add_command(command)
 
 
 def run() -> None:

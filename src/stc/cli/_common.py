@@ -15,7 +15,7 @@ import stat
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -29,8 +29,10 @@ from ..errors import (
     STCError,
     WrongPasswordError,
 )
-from ..filestream import Progress
-from ..recipients import Identity, load_identities, loose_permissions
+
+if TYPE_CHECKING:
+    from ..filestream import Progress
+    from ..recipients import Identity
 
 PRESETS = {"fast": (64, 4), "balanced": (128, 6), "paranoid": (256, 8)}
 EXIT_DECRYPT, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 1, 2, 130, 141
@@ -248,8 +250,10 @@ def recipients_from(values: tuple[str, ...], files: tuple[str, ...]) -> list[str
     return out
 
 
-def identities_from(files: tuple[str, ...]) -> list[Identity]:
+def identities_from(files: tuple[str, ...]) -> "list[Identity]":
     """Identities from ``-i`` files; warns when a file is readable by others."""
+    from ..recipients import load_identities, loose_permissions
+
     out: list[Identity] = []
     for path in files:
         if path != "-" and loose_permissions(path):

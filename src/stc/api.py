@@ -1,0 +1,142 @@
+"""The module-level calls of :mod:`stc` (loaded on first use, so ``import stc`` stays cheap)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
+from .context import STCContext, decrypting_context
+from .format_v2 import HeaderV2
+from .headers import Header
+from .recipients import Identity, Recipient
+
+
+def encrypt(
+    data: "str | bytes",
+    password: "Password | None" = None,
+    *,
+    recipients: Iterable["Recipient | str"] = (),
+    seed: Seed = DEFAULT_SEED,
+    context_data: ContextData = None,
+    use_decoys: bool = True,
+    lattice_size: int = 128,
+    depth: int = 6,
+) -> tuple[bytes, HeaderV2]:
+    """Quick start: encrypt with a one-off context; returns ``(ciphertext, metadata)``."""
+    ctx = STCContext(seed, lattice_size=lattice_size, depth=depth)
+    return ctx.encrypt(data, password, recipients=recipients, context_data=context_data, use_decoys=use_decoys)
+
+
+def decrypt(
+    ciphertext: bytes,
+    metadata: "Header | bytes",
+    password: "Password | None" = None,
+    *,
+    identities: Iterable["Identity | str"] = (),
+    seed: Seed = DEFAULT_SEED,
+    context_data: ContextData = None,
+) -> "str | bytes":
+    """Quick start: inverse of :func:`encrypt` (the cost is read from the metadata)."""
+    return decrypting_context(seed).decrypt(
+        ciphertext, metadata, password, identities=identities, context_data=context_data
+    )
+
+
+def encrypt_blob(
+    data: "str | bytes", password: "Password | None" = None, *, seed: Seed = DEFAULT_SEED, **kwargs: Any
+) -> bytes:
+    """Quick start, one value: ``metadata.to_bytes() + ciphertext`` (keywords as :func:`encrypt`)."""
+    ciphertext, meta = encrypt(data, password, seed=seed, **kwargs)
+    return meta.to_bytes() + ciphertext
+
+
+def decrypt_blob(
+    blob: bytes,
+    password: "Password | None" = None,
+    *,
+    identities: Iterable["Identity | str"] = (),
+    seed: Seed = DEFAULT_SEED,
+    context_data: ContextData = None,
+) -> "str | bytes":
+    """Inverse of :func:`encrypt_blob`."""
+    return decrypting_context(seed).decrypt_blob(blob, password, identities=identities, context_data=context_data)
+
+
+def rekey(
+    path: "str | os.PathLike[str]",
+    *,
+    password: "Password | None" = None,
+    identities: Iterable["Identity | str"] = (),
+    add: Iterable["Recipient | str"] = (),
+    remove: Iterable["Recipient | str"] = (),
+    new_password: "Password | None" = None,
+    seed: Seed = DEFAULT_SEED,
+    lattice_size: int = 128,
+    depth: int = 6,
+) -> HeaderV2:
+    """Re-key an encrypted file in place (header only; see :meth:`STCContext.rekey`).
+
+    ``lattice_size``/``depth`` set the Argon2id cost of a new password.
+    """
+    ctx = STCContext(seed, lattice_size=lattice_size, depth=depth)
+    return ctx.rekey(path, password=password, identities=identities, add=add, remove=remove,
+                     new_password=new_password)
+
+
+def encrypt_file(
+    src: "str | os.PathLike[str]",
+    dst: "str | os.PathLike[str]",
+    password: "Password | None" = None,
+    *,
+    seed: Seed = DEFAULT_SEED,
+    lattice_size: int = 128,
+    depth: int = 6,
+    **options: Any,
+) -> HeaderV2:
+    """STC 0.4's module-level file call: :meth:`STCContext.encrypt_stream` with a one-off context."""
+    return STCContext(seed, lattice_size=lattice_size, depth=depth).encrypt_stream(src, dst, password, **options)
+
+
+def decrypt_file(
+    src: "str | os.PathLike[str]",
+    dst: "str | os.PathLike[str]",
+    password: "Password | None" = None,
+    *,
+    seed: Seed = DEFAULT_SEED,
+    **options: Any,
+) -> Header:
+    """Inverse of :func:`encrypt_file` (the cost is read from the header)."""
+    return decrypting_context(seed).decrypt_stream(src, output_path=dst, password=password, **options)
+
+
+def quick_encrypt(data: "str | bytes", seed: Seed, *, password: Password, **options: Any) -> bytes:
+    """STC 0.4's one-call encryption, as one value (``metadata || ciphertext``).
+
+    Unlike 0.4, a password is required: 0.4 silently used the seed as the password.
+    """
+    return encrypt_blob(data, password, seed=seed, **options)
+
+
+def quick_decrypt(blob: bytes, seed: Seed, *, password: Password, **options: Any) -> "str | bytes":
+    """Inverse of :func:`quick_encrypt`."""
+    return decrypt_blob(blob, password, seed=seed, **options)
+
+
+def get_status() -> dict[str, Any]:
+    """What this library is and does (no context needed): version, primitives, formats."""
+    return {
+        "version": _version(),
+        "primitives": ["AES-256-GCM", "ChaCha20-Poly1305", "Argon2id", "HKDF-SHA256", "BLAKE2b", "X25519",
+                       "ML-KEM-768 (X-Wing)"],
+        "formats_written": {"messages_and_files": 2, "frames": 2},
+        "formats_read": {"messages_and_files": [1, 2], "frames": [1, 2]},
+        "minimum_argon2id_for_new_data": "16 MiB, 2 passes",
+    }
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
