@@ -4,26 +4,22 @@ Exit codes: 0 success; 1 the input could not be decrypted or authenticated
 (wrong passphrase or identity, wrong context, tampering, truncation, not STC data);
 2 usage or I/O error; 130 interrupted; 141 output pipe closed; 129/143 hung up or
 terminated.  Nothing partial is left at the output path on failure.
+
+This module stays light: ``stc --help`` and ``--version`` are answered from the table
+below without importing click or cryptography; :mod:`.app` holds the click group.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import sys
-
-import click
+from typing import Any
 
 from .. import __version__
-from ._common import (
-    EXIT_CODES_HELP,
-    EXIT_INTERRUPTED,
-    EXIT_USAGE,
-    Terminated,
-    die,
-    install_signal_handlers,
-    quiet_pipe_exit,
-)
+
+MAIN_HELP = "STC: authenticated encryption for messages, files of any size, folders and live P2P frames."
+EXIT_CODES_HELP = ("Exit codes: 0 success; 1 the input could not be decrypted or authenticated (wrong "
+                   "passphrase or identity, wrong context, tampering, truncation, not STC data); 2 usage or "
+                   "I/O error; 130 interrupted; 141 output pipe closed; 129/143 hung up/terminated.")
 
 #: Each command: (module, function, one-line help). A command's module (and with it cryptography)
 #: is imported only when that command runs, so `stc --help` stays fast.
@@ -43,60 +39,53 @@ COMMANDS = {
 }
 
 
-class _LazyGroup(click.Group):
-    """A group that imports a command's module only when the command is run (or asked for help)."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
+def _fast_help(argv: list[str]) -> bool:
+    """Answer ``stc --help``/``-h``/``--version`` from the command table (what click would print),
+    without importing click or anything else: every command pays for start-up."""
+    if argv == ["--version"]:
+        sys.stdout.write(f"stc, version {__version__}\n")
+        return True
+    if argv not in (["--help"], ["-h"]):
+        return False
+    width = max(len(name) for name in COMMANDS) + 2
+    lines = ["Usage: stc [OPTIONS] COMMAND [ARGS]...", "", f"  {MAIN_HELP}", "", "Options:",
+             "  --version   Show the version and exit.", "  -h, --help  Show this message and exit.", "",
+             "Commands:", *(f"  {name:<{width}}{entry[2]}" for name, entry in COMMANDS.items()), "",
+             *_wrap(EXIT_CODES_HELP)]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return True
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> "click.Command | None":
-        entry = COMMANDS.get(cmd_name)
-        if entry is None:
-            return None
-        module = importlib.import_module(f".{entry[0]}", __name__)
-        command: click.Command = getattr(module, entry[1])
-        return command
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, entry[2]) for name, entry in COMMANDS.items()])
-
-
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
-@click.version_option(__version__, prog_name="stc")
-def main() -> None:
-    """STC: authenticated encryption for messages, files of any size, folders and live P2P frames.
-
-    Built only from vetted primitives (AES-256-GCM or ChaCha20-Poly1305, Argon2id,
-    HKDF-SHA256, X25519, ML-KEM-768) through pyca/cryptography.
-    """
+def _wrap(text: str, width: int = 78) -> list[str]:
+    out, line = [], " "
+    for word in text.split():
+        if len(line) + len(word) + 1 > width:
+            out.append(line)
+            line = " "
+        line += " " + word
+    return [*out, line]
 
 
 def run() -> None:
-    """The console entry point: one error line and a documented exit code, never a traceback
-    (unless STC_DEBUG=1); a closed output pipe ends quietly."""
-    install_signal_handlers()
-    try:  # not main.main(): it turns a closed output pipe into exit 1
-        with main.make_context("stc", sys.argv[1:]) as ctx:
-            code = main.invoke(ctx)
-    except click.exceptions.Exit as exc:  # --help, --version
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        die("interrupted", EXIT_INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        die("interrupted", EXIT_INTERRUPTED)
-    except Terminated as exc:
-        die("terminated", 128 + exc.signum)
+    """The console entry point (``stc``)."""
+    try:
+        if _fast_help(sys.argv[1:]):
+            sys.stdout.flush()
+            return
     except BrokenPipeError:
-        quiet_pipe_exit()
-    except Exception as exc:
-        if os.environ.get("STC_DEBUG") == "1":
-            raise
-        die(f"unexpected {type(exc).__name__}; please report it (run with STC_DEBUG=1 for details)", EXIT_USAGE)
-    sys.exit(code if isinstance(code, int) else 0)
+        sys.exit(141)
+    from .app import run_click
+
+    run_click()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "main":  # the click group, for tests and embedding
+        from .app import main
+
+        return main
+    raise AttributeError(f"module 'stc.cli' has no attribute {name!r}")
 
 
 __all__ = ["main", "run"]

@@ -36,9 +36,6 @@ if TYPE_CHECKING:
 
 PRESETS = {"fast": (64, 4), "balanced": (128, 6), "paranoid": (256, 8)}
 EXIT_DECRYPT, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 1, 2, 130, 141
-EXIT_CODES_HELP = ("Exit codes: 0 success; 1 the input could not be decrypted or authenticated (wrong "
-                   "passphrase or identity, wrong context, tampering, truncation, not STC data); 2 usage or "
-                   "I/O error; 130 interrupted; 141 output pipe closed; 129/143 hung up/terminated.")
 MIN_CHUNK, MAX_CHUNK = 1 << 10, 1 << 26
 
 # Library words a command-line user never typed, and what to say instead.

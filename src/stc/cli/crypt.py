@@ -26,8 +26,8 @@ from ..filestream import atomic_output
 from ..format_v2 import max_size
 from ..headers import parse_header
 from ..recipients import parse_recipients
+from . import EXIT_CODES_HELP
 from ._common import (
-    EXIT_CODES_HELP,
     EXIT_DECRYPT,
     EXIT_USAGE,
     Peekable,

@@ -13,8 +13,8 @@ import click
 from ..context import STCContext, decrypting_context
 from ..folders import decrypt_folder, encrypt_folder, folder_size, list_folder
 from ..recipients import parse_recipients
+from . import EXIT_CODES_HELP
 from ._common import (
-    EXIT_CODES_HELP,
     EXIT_USAGE,
     check_input,
     check_output,
