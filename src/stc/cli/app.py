@@ -9,8 +9,8 @@ import sys
 import click
 
 from .. import __version__
-from . import COMMANDS, EXIT_CODES_HELP, MAIN_HELP
 from ._common import EXIT_INTERRUPTED, EXIT_USAGE, Terminated, die, install_signal_handlers, quiet_pipe_exit
+from .table import COMMANDS, EXIT_CODES_HELP, MAIN_HELP
 
 
 class _LazyGroup(click.Group):

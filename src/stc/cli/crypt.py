@@ -26,7 +26,6 @@ from ..filestream import atomic_output
 from ..format_v2 import max_size
 from ..headers import parse_header
 from ..recipients import parse_recipients
-from . import EXIT_CODES_HELP
 from ._common import (
     EXIT_DECRYPT,
     EXIT_USAGE,
@@ -51,6 +50,7 @@ from ._common import (
     seed_option,
     settings,
 )
+from .table import EXIT_CODES_HELP
 
 MAX_MESSAGE = 1 << 30  # a one-value message is decrypted in memory
 

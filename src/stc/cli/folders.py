@@ -13,7 +13,6 @@ import click
 from ..context import STCContext, decrypting_context
 from ..folders import decrypt_folder, encrypt_folder, folder_size, list_folder
 from ..recipients import parse_recipients
-from . import EXIT_CODES_HELP
 from ._common import (
     EXIT_USAGE,
     check_input,
@@ -35,6 +34,7 @@ from ._common import (
     seed_option,
     settings,
 )
+from .table import EXIT_CODES_HELP
 
 
 @click.command("encrypt-folder", epilog=EXIT_CODES_HELP)
