@@ -22,7 +22,7 @@ from . import _encoding, _forksafe, cel, entropy, envelope, kdf, phe, state
 from ._encoding import ContextData, Password, Seed
 from ._payload import chunk_nonce
 from .errors import FormatError, IntegrityError, ParameterError, StateError
-from .filestream import PathOrFile, Progress, decrypt_file, decrypt_range, encrypt_file
+from .filestream import PathOrFile, Progress, check_chunk_size, decrypt_file, decrypt_range, encrypt_file
 from .format_v2 import HeaderV2
 from .headers import Header, as_header, parse_header
 from .keyslots import KeySlots
@@ -223,8 +223,6 @@ class STCContext(KeySlots):
         appears only once complete.  ``progress_callback(done, total)`` runs after
         each non-empty chunk (``total`` is None for pipes).
         """
-        from .filestream import check_chunk_size
-
         check_chunk_size(chunk_size)
         passwords = [*([] if password is None else [password]), *additional_passwords]
         header, aead, _ = self._new_header(passwords, recipients, context_data=context_data,

@@ -1,4 +1,5 @@
-"""Key slots: the data key wrapped under each password's key, hidden among decoys.
+"""Version-1 key slots (read only; version 2 is :mod:`stc.envelope`): the data key wrapped
+under each password's key, hidden among decoys.
 
 A slot is ``AEAD(kek, nonce=0, dek)`` (48 bytes).  ``kek`` is derived from the
 Argon2id output, the epoch key and the header prefix (which holds a fresh
@@ -9,7 +10,7 @@ from the real one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 
@@ -25,19 +26,8 @@ def slot_kek(password_key: bytes, epoch_key: bytes, header_prefix: bytes) -> byt
 
 
 def wrap_key(suite: Suite, kek: bytes, dek: bytes) -> bytes:
-    """One real slot: the data key sealed under a single-use kek (so a fixed nonce is safe)."""
+    """One real version-1 slot, as release 0.1 sealed it (the inverse of :func:`open_slots`)."""
     return suite.aead(kek).encrypt(_ZERO_NONCE, dek, None)
-
-
-def seal_slots(
-    sealed: Sequence[bytes], total: int, rand: Callable[[int], bytes], randbelow: Callable[[int], int]
-) -> tuple[bytes, ...]:
-    """Pad the sealed slots with random decoys to ``total`` and shuffle them uniformly."""
-    slots = list(sealed) + [rand(len(sealed[0])) for _ in range(total - len(sealed))]
-    for i in range(len(slots) - 1, 0, -1):  # Fisher-Yates; positions reveal nothing
-        j = randbelow(i + 1)
-        slots[i], slots[j] = slots[j], slots[i]
-    return tuple(slots)
 
 
 def open_slots(suite: Suite, kek: bytes, slots: Sequence[bytes]) -> "tuple[int, bytes] | None":
