@@ -22,10 +22,11 @@ from . import _encoding, _forksafe, cel, entropy, envelope, kdf, phe, state
 from ._encoding import ContextData, Password, Seed
 from ._payload import chunk_nonce
 from .errors import FormatError, IntegrityError, ParameterError, StateError
-from .filestream import PathOrFile, Progress, check_chunk_size, decrypt_file, decrypt_range, encrypt_file
+from .filestream import Progress, check_chunk_size, decrypt_file, decrypt_range, encrypt_file
 from .format_v2 import HeaderV2
 from .headers import Header, as_header, parse_header
 from .keyslots import KeySlots
+from .outputs import PathOrFile
 from .recipients import Identity, Recipient, parse_identity, parse_recipients
 from .rekeyfile import finish_interrupted, rewrite_header
 from .suite import TAG_SIZE, Suite

@@ -23,10 +23,9 @@ import io
 import os
 import queue
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from typing import IO, Any, BinaryIO, Protocol, Union
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
@@ -34,22 +33,9 @@ from ._payload import chunk_nonce
 from .errors import FormatError, IntegrityError, ParameterError, TruncatedError
 from .headers import Header, read_header
 from .metadata import MAX_CHUNK, MIN_CHUNK
+from .outputs import PathOrFile, atomic_output
 from .suite import AEAD, TAG_SIZE
 
-
-class Reads(Protocol):
-    """Any binary input with ``readinto`` (files, pipes, armor readers)."""
-
-    def readinto(self, buffer: Any, /) -> "int | None": ...
-
-
-class Writes(Protocol):
-    """Any binary output with ``write`` (files, pipes, armor writers, sinks)."""
-
-    def write(self, data: Any, /) -> "int | None": ...
-
-
-PathOrFile = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes], Reads, Writes]
 Progress = Callable[[int, "int | None"], Any]
 #: Opens a file header's key: returns (index of the key slot that opened, the AEAD of the chunks).
 Opener = Callable[[Header], "tuple[int, AEAD]"]
@@ -167,73 +153,6 @@ def _open_input(src: PathOrFile) -> Iterator[Any]:
         raise ParameterError("input must be a path or a binary file object (with readinto)")
     else:
         yield src
-
-
-PARTIAL_SUFFIX = ".stc-partial"
-
-
-def _partial_prefix(path: str) -> str:
-    return "." + os.path.basename(path) + "."
-
-
-def remove_stale_partials(path: "str | os.PathLike[str]") -> list[str]:
-    """Remove the partial outputs for ``path`` that a killed writer left (ours, its process gone).
-
-    A partial is named ``.NAME.<pid>.<random>.stc-partial`` in the output's directory, mode 0600.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    prefix, removed = _partial_prefix(path), list[str]()
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in names:
-        if not (name.startswith(prefix) and name.endswith(PARTIAL_SUFFIX)):
-            continue
-        pid_text = name[len(prefix) :].split(".", 1)[0]
-        full = os.path.join(directory, name)
-        try:
-            if not pid_text.isdigit() or os.lstat(full).st_uid != os.getuid() or _alive(int(pid_text)):
-                continue
-            os.unlink(full)
-            removed.append(full)
-        except OSError:
-            continue
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextlib.contextmanager
-def atomic_output(dst: PathOrFile, src: "PathOrFile | None" = None) -> Iterator[Any]:
-    """A writable binary file; for a path, a 0600 temporary file beside it, renamed onto it only
-    on success (so a symbolic link at the path is replaced, never written through)."""
-    if not isinstance(dst, (str, os.PathLike)):
-        yield dst
-        return
-    path = os.fspath(dst)
-    if isinstance(src, (str, os.PathLike)) and os.path.exists(path) and os.path.samefile(src, path):
-        raise ParameterError("input and output are the same file")
-    directory = os.path.dirname(os.path.abspath(path))
-    remove_stale_partials(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{_partial_prefix(path)}{os.getpid()}.", suffix=PARTIAL_SUFFIX)
-    try:
-        with open(fd, "wb", buffering=0) as out:
-            yield out
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def encrypt_file(

@@ -26,7 +26,8 @@ from typing import Any
 from ._encoding import DEFAULT_SEED, Seed
 from .context import STCContext
 from .errors import FormatError, ParameterError
-from .filestream import PathOrFile, Progress
+from .filestream import Progress
+from .outputs import PathOrFile
 from .recipients import Identity, Recipient
 
 #: Deepest path accepted inside an archive, in components (deeper: refused, naming the member).

@@ -21,8 +21,9 @@ from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
 from ._payload import chunk_nonce
 from .context import STCContext, decrypting_context
 from .errors import FormatError, IntegrityError, ParameterError, WrongPasswordError
-from .filestream import PathOrFile, Progress, decrypt_file
+from .filestream import Progress, decrypt_file
 from .headers import Header, as_header, parse_header
+from .outputs import PathOrFile
 from .recipients import Identity
 from .suite import TAG_SIZE
 

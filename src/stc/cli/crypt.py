@@ -22,9 +22,9 @@ import click
 
 from .. import armor
 from ..context import STCContext, decrypting_context
-from ..filestream import atomic_output
 from ..format_v2 import max_size
 from ..headers import parse_header
+from ..outputs import atomic_output
 from ..recipients import parse_recipients
 from ._common import (
     EXIT_DECRYPT,
