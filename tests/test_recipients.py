@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import stc
 from stc import envelope, kdf, recipients
@@ -409,3 +412,24 @@ def test_incomplete_or_foreign_journal(people: dict[str, Any], tmp_path: Path,
     Path(rekeyfile.journal_path(enc)).write_bytes(record + hashlib.sha256(record).digest())
     with pytest.raises(stc.FormatError, match="does not belong"):
         ctx.decrypt_stream(enc, output_path=tmp_path / "o", identities=[people["alice"]])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120))
+def test_fuzzed_key_texts_raise_only_parameter_error(text: str) -> None:
+    for parse in (stc.parse_recipient, stc.parse_identity):
+        with contextlib.suppress(stc.ParameterError):
+            parse(text)
+    for prefix in ("stc-x25519-", "STC-SECRET-KEY-X25519-", "stc-xwing-"):
+        with contextlib.suppress(stc.ParameterError):
+            stc.parse_recipient(prefix + text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=20))
+def test_fuzzed_armor_raises_only_format_error(body: bytes, tail: bytes) -> None:
+    from stc import armor
+
+    for data in (body, armor.BEGIN + b"\n" + body + b"\n" + armor.END + b"\n" + tail):
+        with contextlib.suppress(stc.FormatError):
+            armor.ArmorReader(io.BytesIO(data)).read()
