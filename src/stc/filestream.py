@@ -8,7 +8,9 @@ cannot move between files; the index and last flag in the nonce catch reordering
 truncation and appends.
 
 This layer takes a key (an AEAD) and header bytes, or a callback that opens a header's
-key; it knows nothing about passwords, recipients or contexts.
+key; it knows nothing about passwords, recipients or contexts.  A regular file of at least
+four chunks going to a regular file is processed on both cores (:mod:`stc.parallel`, the
+same bytes); pipes and file objects use the loop below.
 
 Memory: two input buffers and a ring of three output buffers of about ``chunk_size``
 bytes each, whatever the file size; a writer thread overlaps writing with sealing.
@@ -29,6 +31,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
+from . import parallel
 from ._payload import chunk_nonce
 from .errors import FormatError, IntegrityError, ParameterError, TruncatedError
 from .headers import Header, read_header
@@ -166,11 +169,13 @@ def encrypt_file(
 ) -> int:
     """Write ``header`` then the chunks of ``src`` sealed under ``aead``; return the plaintext size."""
     check_chunk_size(chunk_size)
-    bufs = (bytearray(chunk_size), bytearray(chunk_size))
     done = 0
     with _open_input(src) as fin, atomic_output(dst, src) as fout:
         total = _size_of(fin)
         _writeall(fout, header)
+        if total is not None and total >= parallel.MIN_CHUNKS * chunk_size and parallel.regular_files(fin, fout):
+            return parallel.seal(aead, fin, fout, chunk_size, total, progress_callback)
+        bufs = (bytearray(chunk_size), bytearray(chunk_size))
         cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
         n = _readfull(fin, cur)
         index = 0
@@ -249,33 +254,38 @@ def decrypt_file(
         if remaining is not None:
             chunks = max(1, -(-remaining // enc))
             total = max(0, remaining - chunks * TAG_SIZE)
-        bufs = (bytearray(enc), bytearray(enc))
-        cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
-        done = index = 0
-        with atomic_output(dst, src) as fout, _writer(fout, meta.chunk_size) as writer:
-            n = _readfull(fin, cur)
-            while True:
-                if n < TAG_SIZE:
-                    if index == 0 and n == 0:
-                        raise TruncatedError("the file holds a header but no chunk")
-                    raise TruncatedError(f"the file is truncated inside chunk {index}")
-                n_next = _readfull(fin, nxt) if n == enc else 0
-                last = n_next == 0
-                out = writer.buffer()
-                try:
-                    aead.decrypt_into(chunk_nonce(index, last), cur[:n], None, memoryview(out)[: n - TAG_SIZE])
-                except InvalidTag:
-                    raise _fail(aead, index, cur[:n], last, enc) from None
-                if last and index > 0 and n == TAG_SIZE:
-                    raise IntegrityError("an empty final chunk follows a full one (not produced by STC)")
-                writer.submit(out, n - TAG_SIZE)
-                done += n - TAG_SIZE
-                if progress_callback is not None and n > TAG_SIZE:
-                    progress_callback(done, total)
-                if last:
-                    break
-                cur, nxt, n = nxt, cur, n_next
-                index += 1
+        with atomic_output(dst, src) as fout:
+            if remaining is not None and remaining >= parallel.MIN_CHUNKS * enc and parallel.regular_files(fin, fout):
+                chunks, plain = parallel.open_chunks(aead, fin, fout, meta.chunk_size, remaining, progress_callback,
+                                                     _fail)
+                return meta, slot, chunks, plain  # leaving the block renames the output into place
+            bufs = (bytearray(enc), bytearray(enc))
+            cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
+            done = index = 0
+            with _writer(fout, meta.chunk_size) as writer:
+                n = _readfull(fin, cur)
+                while True:
+                    if n < TAG_SIZE:
+                        if index == 0 and n == 0:
+                            raise TruncatedError("the file holds a header but no chunk")
+                        raise TruncatedError(f"the file is truncated inside chunk {index}")
+                    n_next = _readfull(fin, nxt) if n == enc else 0
+                    last = n_next == 0
+                    out = writer.buffer()
+                    try:
+                        aead.decrypt_into(chunk_nonce(index, last), cur[:n], None, memoryview(out)[: n - TAG_SIZE])
+                    except InvalidTag:
+                        raise _fail(aead, index, cur[:n], last, enc) from None
+                    if last and index > 0 and n == TAG_SIZE:
+                        raise IntegrityError("an empty final chunk follows a full one (not produced by STC)")
+                    writer.submit(out, n - TAG_SIZE)
+                    done += n - TAG_SIZE
+                    if progress_callback is not None and n > TAG_SIZE:
+                        progress_callback(done, total)
+                    if last:
+                        break
+                    cur, nxt, n = nxt, cur, n_next
+                    index += 1
     return meta, slot, index + 1, done
 
 

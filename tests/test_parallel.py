@@ -1,0 +1,106 @@
+"""Issue 12 (files): both cores for regular files, with output identical to the sequential loop."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+import stc
+from stc import filestream, parallel
+
+from .conftest import CHEAP
+
+CHUNK = 1024
+
+
+class Stream:
+    """A reproducible randomness stream (for comparing two encryptions byte for byte)."""
+
+    def __init__(self, label: bytes) -> None:
+        self.data, self.pos = hashlib.shake_256(label).digest(1 << 16), 0
+
+    def __call__(self, n: int) -> bytes:
+        out, self.pos = self.data[self.pos : self.pos + n], self.pos + n
+        return out
+
+
+def _ctx() -> stc.STCContext:
+    ctx = stc.STCContext("par", **CHEAP)
+    ctx._rand = Stream(b"same")
+    ctx._kdf_salt = b"\x01" * 16
+    return ctx
+
+
+@pytest.mark.parametrize("size", [4 * CHUNK, 4 * CHUNK + 1, 9 * CHUNK - 1, 37 * CHUNK + 5])
+def test_parallel_output_is_the_sequential_output(tmp_path: Path, size: int) -> None:
+    data = os.urandom(size)
+    src = tmp_path / "in"
+    src.write_bytes(data)
+    parallel_out = tmp_path / "p.stc"
+    _ctx().encrypt_stream(src, parallel_out, "pw", chunk_size=CHUNK)  # path to path: the workers
+    sink = io.BytesIO()
+    _ctx().encrypt_stream(io.BytesIO(data), sink, "pw", chunk_size=CHUNK)  # file objects: the sequential loop
+    assert parallel_out.read_bytes() == sink.getvalue()
+    seen: list[int] = []
+    out = tmp_path / "out"
+    _ctx().decrypt_stream(parallel_out, output_path=out, password="pw",
+                          progress_callback=lambda done, total: seen.append(done))
+    assert out.read_bytes() == data and seen == sorted(seen) and seen[-1] == size
+
+
+def test_parallel_failures_are_named_like_the_sequential_ones(tmp_path: Path) -> None:
+    ctx = stc.STCContext("par", **CHEAP)
+    src, enc = tmp_path / "in", tmp_path / "f.stc"
+    src.write_bytes(os.urandom(10 * CHUNK))
+    ctx.encrypt_stream(src, enc, "pw", chunk_size=CHUNK)
+    raw = enc.read_bytes()
+    hdr = stc.HeaderV2.parse_prefix(raw)[0].size
+    c = CHUNK + 16
+    cases = {
+        "flip": (raw[: hdr + 5 * c + 7] + bytes([raw[hdr + 5 * c + 7] ^ 1]) + raw[hdr + 5 * c + 8 :],
+                 stc.IntegrityError, "chunk 5 did not authenticate"),
+        "cut at a boundary": (raw[: hdr + 6 * c], stc.TruncatedError, "not the final chunk"),
+        "cut inside": (raw[: hdr + 6 * c + 10], stc.TruncatedError, "inside chunk 6"),
+        "appended": (raw + raw[hdr : hdr + c], stc.IntegrityError, "appended"),
+        "swapped": (raw[:hdr] + raw[hdr + c : hdr + 2 * c] + raw[hdr : hdr + c] + raw[hdr + 2 * c :],
+                    stc.IntegrityError, "chunk 0"),
+    }
+    for name, (data, error, words) in cases.items():
+        bad = tmp_path / "bad.stc"
+        bad.write_bytes(data)
+        with pytest.raises(error, match=words):
+            ctx.decrypt_stream(bad, output_path=tmp_path / "o", password="pw")
+        assert not (tmp_path / "o").exists(), name
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".stc-partial")], name
+
+
+def test_an_input_that_grows_while_encrypted_is_refused(tmp_path: Path) -> None:
+    ctx = stc.STCContext("par", **CHEAP)
+    src, enc = tmp_path / "in", tmp_path / "f.stc"
+    src.write_bytes(os.urandom(8 * CHUNK))
+
+    def grow(done: int, total: "int | None") -> None:
+        if done == CHUNK or (done >= CHUNK and src.stat().st_size == 8 * CHUNK):
+            with open(src, "ab") as f:
+                f.write(b"late")
+
+    with pytest.raises(OSError, match="grew"):
+        ctx.encrypt_stream(src, enc, "pw", chunk_size=CHUNK, progress_callback=grow)
+    assert not enc.exists()
+
+
+def test_small_files_and_pipes_keep_the_sequential_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the parallel path ran")
+
+    monkeypatch.setattr(parallel, "seal", forbidden)
+    ctx = stc.STCContext("par", **CHEAP)
+    src = tmp_path / "in"
+    src.write_bytes(os.urandom(3 * CHUNK))  # under MIN_CHUNKS
+    ctx.encrypt_stream(src, tmp_path / "a.stc", "pw", chunk_size=CHUNK)
+    ctx.encrypt_stream(io.BytesIO(os.urandom(10 * CHUNK)), tmp_path / "b.stc", "pw", chunk_size=CHUNK)
+    assert filestream.DEFAULT_CHUNK == 1 << 20
