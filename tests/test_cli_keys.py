@@ -79,6 +79,19 @@ def test_encrypt_to_recipients_decrypt_with_identities(keys: dict[str, Path]) ->
     assert info["slots_by_kind"] == {"x25519": 4, "mlkem768x25519": 4} and "kdf" not in info
 
 
+def test_no_prompt_for_a_file_only_keys_open(keys: dict[str, Path]) -> None:
+    import pexpect
+
+    d = keys["dir"]
+    assert run("encrypt", keys["data"], "-o", d / "k.stc", "-r", recipient(keys["alice"])).exit_code == 0
+    child = pexpect.spawn(sys.executable, ["-m", "stc", "decrypt", str(d / "k.stc"), "-o", str(d / "k.out")],
+                          env=ENV, timeout=60)
+    child.expect(pexpect.EOF)
+    child.close()
+    transcript = child.before.decode()
+    assert child.exitstatus == 1 and "public keys only" in transcript and "Passphrase" not in transcript
+
+
 def test_recipients_and_passphrase_together(keys: dict[str, Path]) -> None:
     data, d = keys["data"], keys["dir"]
     r = run("encrypt", data, "-o", d / "y.stc", "-r", recipient(keys["alice"]), "-p", "--passphrase-file",

@@ -22,7 +22,7 @@ import click
 
 from .. import armor
 from ..context import STCContext, decrypting_context
-from ..format_v2 import max_size
+from ..format_v2 import CORE_SIZE, LAYOUT_PASSPHRASE, max_size
 from ..headers import parse_header
 from ..outputs import atomic_output
 from ..recipients import parse_recipients
@@ -212,16 +212,24 @@ def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str
         stream, head = _open_input(source)
         ctx = decrypting_context(seed)
         identities = identities_from(identity_files)
+        armored = armor.is_armored(head)
+        if not identities and not armored and _recipients_only(head):
+            die("this was encrypted to public keys only; no passphrase can open it", EXIT_DECRYPT,
+                "pass the matching identity file with -i")
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, source == "-")
         keys = {"password": password, "identities": identities, "context_data": context_data}
-        armored = armor.is_armored(head)
         if (_armored_kind(head) if armored else head[:4]) == b"STCM":
             _decrypt_message(ctx, stream, armored, output, keys)
         elif span is not None:
             _decrypt_range(ctx, source, output, span, keys)
         else:
             _decrypt_file(ctx, source, stream, armored, output, stream_out, quiet, keys)
+
+
+def _recipients_only(head: bytes) -> bool:
+    """A version-2 header whose slot-layout byte says it has no passphrase slot (format.md §6)."""
+    return len(head) > CORE_SIZE and head[4] == 2 and not head[CORE_SIZE] & LAYOUT_PASSPHRASE
 
 
 def _armored_kind(head: bytes) -> bytes:
