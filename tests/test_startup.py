@@ -40,3 +40,15 @@ def test_encrypt_and_decrypt_load_nothing_of_p2p_bench_or_transport(tmp_path: Pa
     assert (tmp_path / "out").read_bytes() == b"x" * 1000
     for modules in (enc, dec):
         assert modules == {"cryptography"}, modules
+
+
+def test_bench_plot_without_matplotlib_fails_before_benchmarking(tmp_path: Path) -> None:
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("matplotlib") is not None:
+        pytest.skip("matplotlib is installed")
+    done = subprocess.run([sys.executable, "-m", "stc", "bench", "--quick", "--plot", str(tmp_path / "p.png")],
+                          capture_output=True, check=False, timeout=30)
+    assert done.returncode == 2 and b"needs matplotlib" in done.stderr and b"Messages" not in done.stdout

@@ -382,7 +382,20 @@ def bench_files(quick: bool, workdir: "str | None", echo: Echo, sizes: "tuple[in
                 r["ratio_to_age"] = r["mb_per_s"] / by_key[(r["size_mib"], peer)]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    for note in FILE_NOTES:
+        echo(f"  note: {note}")
     return rows
+
+
+#: What each file row includes, so unlike things are not read as like (printed under the table).
+FILE_NOTES = (
+    "stc-enc/stc-dec: the password key is derived before timing (a reused context), as a long-lived "
+    "process does; Argon2id is timed apart in the messages table",
+    "age-enc/age-dec (pyrage x25519) and tink/nacl: no password KDF on either side; keys given",
+    "age-pass-*: includes scrypt and holds the whole file in memory (pyrage's API); not run above 256 MiB",
+    "stc on regular files uses two workers (both cores); copy and aead-* are single-threaded references, "
+    "so stc above them means the second core, not a cheaper copy",
+)
 
 
 def _same(a: Path, b: Path) -> bool:

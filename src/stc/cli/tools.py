@@ -91,6 +91,11 @@ def bench(quick: bool, json_path: "str | None", plot_path: "str | None", workdir
     """Benchmark messages, files and frames against the bare AEAD and installed peers."""
     from ..bench import plot, run_all
 
+    if plot_path:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:  # say so before minutes of benchmarking
+            die("--plot needs matplotlib: pip install 'stc-authenc[plot]'", EXIT_USAGE)
     results = run_all(quick=quick, workdir=workdir, echo=click.echo)
     if json_path:
         Path(json_path).write_text(json.dumps(results, indent=2) + "\n")
