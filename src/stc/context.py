@@ -222,7 +222,8 @@ class STCContext(KeySlots):
 
         The output is self-contained (the header is written first); a path output
         appears only once complete.  ``progress_callback(done, total)`` runs after
-        each non-empty chunk (``total`` is None for pipes).
+        each non-empty chunk (``total`` is None for pipes); for regular files it may run
+        on a worker thread, never two calls at once, with ``done`` increasing.
         """
         check_chunk_size(chunk_size)
         passwords = [*([] if password is None else [password]), *additional_passwords]
