@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,3 +22,13 @@ CHEAP = {"lattice_size": 16, "depth": 2, "insecure_allow_weak_kdf": True}
 def ctx() -> stc.STCContext:
     """A context with Argon2id at 1 MiB / 1 pass."""
     return stc.STCContext("test-seed", **CHEAP)
+
+
+@pytest.fixture
+def shm_dir(tmp_path: Path) -> Iterator[Path]:
+    """A scratch folder on /dev/shm (so gigabyte tests measure no disk), removed afterwards."""
+    work = Path(tempfile.mkdtemp(dir="/dev/shm")) if os.path.isdir("/dev/shm") else tmp_path
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
