@@ -36,7 +36,7 @@ _LAZY = {
     "load_identities": "recipients", "parse_identity": "recipients", "parse_recipient": "recipients",
     "Suite": "suite", "encrypt": "api", "decrypt": "api", "encrypt_blob": "api", "decrypt_blob": "api",
     "rekey": "api", "encrypt_file": "api", "decrypt_file": "api", "quick_encrypt": "api", "quick_decrypt": "api",
-    "get_status": "api",
+    "get_status": "api", "open": "api",
 }
 
 
@@ -62,6 +62,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         encrypt_blob,
         encrypt_file,
         get_status,
+        open,
         quick_decrypt,
         quick_encrypt,
         rekey,
@@ -120,6 +121,7 @@ __all__ = [
     "get_status",
     "generate_identity",
     "load_identities",
+    "open",
     "parse_identity",
     "parse_recipient",
     "quick_decrypt",

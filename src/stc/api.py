@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
 from .context import STCContext, decrypting_context
+from .errors import ParameterError
+from .fileobj import DecryptingReader, EncryptingWriter
+from .filestream import DEFAULT_CHUNK
 from .format_v2 import HeaderV2
 from .headers import Header
 from .recipients import Identity, Recipient
@@ -122,6 +125,43 @@ def quick_encrypt(data: "str | bytes", seed: Seed, *, password: Password, **opti
 def quick_decrypt(blob: bytes, seed: Seed, *, password: Password, **options: Any) -> "str | bytes":
     """Inverse of :func:`quick_encrypt`."""
     return decrypt_blob(blob, password, seed=seed, **options)
+
+
+def open(  # mirrors the builtin, as gzip.open does
+    file: Any,
+    mode: str = "rb",
+    *,
+    password: "Password | None" = None,
+    identities: Iterable["Identity | str"] = (),
+    recipients: Iterable["Recipient | str"] = (),
+    additional_passwords: Sequence[Password] = (),
+    context_data: ContextData = None,
+    seed: "Seed | None" = None,
+    ctx: "STCContext | None" = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    use_decoys: bool = True,
+    lattice_size: int = 128,
+    depth: int = 6,
+    close_file: "bool | None" = None,
+) -> "DecryptingReader | EncryptingWriter":
+    """An encrypted file as a binary file object: ``mode="rb"`` reads (seekable when the
+    input is, authenticating only the chunks a read touches), ``"wb"`` writes.
+
+    Pass ``ctx`` to reuse a context (and its cached password keys), or ``seed`` and the
+    Argon2id knobs for a one-off one.  Writing: close the file (or leave the ``with``
+    block) to finish it; an exception in the block, or a writer dropped unclosed, leaves
+    no file at a path.  Files opened here and files of ``encrypt_stream``/``stc encrypt``
+    are one format.
+    """
+    from .fileapi import open_file
+
+    if ctx is not None and (seed is not None or lattice_size != 128 or depth != 6):
+        raise ParameterError("give ctx or seed/lattice_size/depth, not both")
+    if ctx is None:
+        ctx = STCContext(DEFAULT_SEED if seed is None else seed, lattice_size=lattice_size, depth=depth)
+    return open_file(ctx, file, mode, password=password, identities=identities, recipients=recipients,
+                     additional_passwords=additional_passwords, context_data=context_data, chunk_size=chunk_size,
+                     use_decoys=use_decoys, close_file=close_file)
 
 
 def get_status() -> dict[str, Any]:

@@ -53,7 +53,7 @@ def check_chunk_size(chunk_size: int) -> int:
     return chunk_size
 
 
-def _readfull(f: Any, view: memoryview) -> int:
+def readfull(f: Any, view: memoryview) -> int:
     """Fill ``view`` unless EOF comes first; return the byte count (pipes give short reads)."""
     got = 0
     size = len(view)
@@ -76,7 +76,7 @@ def _size_of(f: Any) -> "int | None":
         return None
 
 
-def _writeall(f: Any, view: "memoryview | bytes") -> None:
+def writeall(f: Any, view: "memoryview | bytes") -> None:
     """Write every byte (a raw file may accept fewer than asked)."""
     view = memoryview(view)
     while view:
@@ -122,7 +122,7 @@ class _PipelinedWriter:
             buf, length = item
             if self._error is None:
                 try:
-                    _writeall(self._out, memoryview(buf)[:length])
+                    writeall(self._out, memoryview(buf)[:length])
                 except BaseException as exc:  # handed to the main thread
                     self._error = exc
             self._free.put(buf)
@@ -172,17 +172,17 @@ def encrypt_file(
     done = 0
     with _open_input(src) as fin, atomic_output(dst, src) as fout:
         total = _size_of(fin)
-        _writeall(fout, header)
+        writeall(fout, header)
         if total is not None and total >= parallel.MIN_CHUNKS * chunk_size and parallel.regular_files(fin, fout):
             return parallel.seal(aead, fin, fout, chunk_size, total, progress_callback)
         bufs = (bytearray(chunk_size), bytearray(chunk_size))
         cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
-        n = _readfull(fin, cur)
+        n = readfull(fin, cur)
         index = 0
         with _writer(fout, chunk_size + TAG_SIZE) as writer:
             while True:
                 # Read one chunk ahead: a chunk is the last one iff nothing follows it.
-                n_next = _readfull(fin, nxt) if n == chunk_size else 0
+                n_next = readfull(fin, nxt) if n == chunk_size else 0
                 last = n_next == 0
                 out = writer.buffer()
                 aead.encrypt_into(chunk_nonce(index, last), cur[:n], None, memoryview(out)[: n + TAG_SIZE])
@@ -197,12 +197,23 @@ def encrypt_file(
     return done
 
 
+def layout(body: int, chunk_size: int) -> tuple[int, int]:
+    """(chunk count, plaintext size) of ``body`` bytes of chunks; TruncatedError if no file
+    of STC's has that length (it was cut, or bytes were appended)."""
+    enc = chunk_size + TAG_SIZE
+    count = max(1, -(-body // enc))
+    last_len = body - (count - 1) * enc
+    if last_len < TAG_SIZE or (count > 1 and last_len == TAG_SIZE):
+        raise TruncatedError("the file is truncated or has a malformed final chunk")
+    return count, body - count * TAG_SIZE
+
+
 def read_file_header(fin: Any) -> Header:
     """Read and parse the header at the current position of a binary stream (FormatError if cut)."""
 
     def read_exactly(n: int) -> bytes:
         buf = bytearray(n)
-        return bytes(buf[: _readfull(fin, memoryview(buf))])
+        return bytes(buf[: readfull(fin, memoryview(buf))])
 
     header = read_header(read_exactly)
     if not header.is_file:
@@ -218,7 +229,7 @@ def _header_and_key(fin: Any, opener: Opener, metadata: "Header | None") -> tupl
     return header, slot, aead
 
 
-def _fail(aead: AEAD, index: int, data: memoryview, assumed_last: bool, full_size: int) -> IntegrityError:
+def chunk_failure(aead: AEAD, index: int, data: memoryview, assumed_last: bool, full_size: int) -> IntegrityError:
     """Name a chunk failure precisely: truncation, appended data, or tampering."""
     try:
         aead.decrypt(chunk_nonce(index, not assumed_last), bytes(data), None)
@@ -257,25 +268,25 @@ def decrypt_file(
         with atomic_output(dst, src) as fout:
             if remaining is not None and remaining >= parallel.MIN_CHUNKS * enc and parallel.regular_files(fin, fout):
                 chunks, plain = parallel.open_chunks(aead, fin, fout, meta.chunk_size, remaining, progress_callback,
-                                                     _fail)
+                                                     chunk_failure)
                 return meta, slot, chunks, plain  # leaving the block renames the output into place
             bufs = (bytearray(enc), bytearray(enc))
             cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
             done = index = 0
             with _writer(fout, meta.chunk_size) as writer:
-                n = _readfull(fin, cur)
+                n = readfull(fin, cur)
                 while True:
                     if n < TAG_SIZE:
                         if index == 0 and n == 0:
                             raise TruncatedError("the file holds a header but no chunk")
                         raise TruncatedError(f"the file is truncated inside chunk {index}")
-                    n_next = _readfull(fin, nxt) if n == enc else 0
+                    n_next = readfull(fin, nxt) if n == enc else 0
                     last = n_next == 0
                     out = writer.buffer()
                     try:
                         aead.decrypt_into(chunk_nonce(index, last), cur[:n], None, memoryview(out)[: n - TAG_SIZE])
                     except InvalidTag:
-                        raise _fail(aead, index, cur[:n], last, enc) from None
+                        raise chunk_failure(aead, index, cur[:n], last, enc) from None
                     if last and index > 0 and n == TAG_SIZE:
                         raise IntegrityError("an empty final chunk follows a full one (not produced by STC)")
                     writer.submit(out, n - TAG_SIZE)
@@ -306,11 +317,7 @@ def decrypt_range(
         start = fin.tell()
         body = os.fstat(fin.fileno()).st_size - start
         enc = meta.chunk_size + TAG_SIZE
-        count = -(-body // enc)
-        last_len = body - (count - 1) * enc
-        if count == 0 or last_len < TAG_SIZE or (count > 1 and last_len == TAG_SIZE):
-            raise TruncatedError("the file is truncated or has a malformed final chunk")
-        plain_size = body - count * TAG_SIZE
+        count, plain_size = layout(body, meta.chunk_size)
         end = min(offset + length, plain_size)
         if offset >= end:
             wanted: list[int] = []
@@ -325,7 +332,7 @@ def decrypt_range(
             try:
                 plain = aead.decrypt(chunk_nonce(index, last), data, None)
             except InvalidTag:
-                raise _fail(aead, index, memoryview(data), last, enc) from None
+                raise chunk_failure(aead, index, memoryview(data), last, enc) from None
             if index in wanted:
                 out += plain
         first = wanted[0] * meta.chunk_size if wanted else 0

@@ -26,6 +26,8 @@ from ..format_v2 import CORE_SIZE, LAYOUT_PASSPHRASE, max_size
 from ..headers import parse_header
 from ..outputs import atomic_output
 from ..recipients import parse_recipients
+from ..rekeyfile import finish_interrupted
+from . import remote
 from ._common import (
     EXIT_DECRYPT,
     EXIT_USAGE,
@@ -104,11 +106,11 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
       stc encrypt notes.txt -a -o notes.txt.stc      # armored (text) output
       stc encrypt db.dump --context-json '{"tenant": 7}' --paranoid
     """
-    source = input or "-"
-    out = output or ("-" if source == "-" else source + ".stc")
+    source = remote.localize(input or "-")
+    out = remote.localize(output or ("-" if source == "-" else source + ".stc"))
     preset = one_preset(fast, balanced, paranoid) if fast or balanced or paranoid else None
-    check_input(source)
-    check_output(out, force, source)
+    total = _checked_input(source)
+    _check_output(out, force, source)
     if out == "-" and sys.stdout.isatty() and not armored:
         die("refusing to write binary ciphertext to a terminal", EXIT_USAGE, "use -o FILE, -a, or redirect stdout")
     chosen = settings(profile, preset, chunk_size, no_decoys, suite)
@@ -118,10 +120,8 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
         ctx = STCContext(seed, lattice_size=chosen["lattice_size"], depth=chosen["depth"], suite=chosen["suite"])
         needs_passphrase = with_passphrase or not to
         password = read_passphrase(passphrase_file, True, source == "-") if needs_passphrase else None
-        src: Any = sys.stdin.buffer if source == "-" else source
-        total = None if source == "-" else os.path.getsize(source)
-        with atomic_output(sys.stdout.buffer if out == "-" else out, None if source == "-" else source) as raw_out, \
-                progress_bar(not quiet, total, "encrypted") as progress:
+        src: Any = sys.stdin.buffer if source == "-" else remote.open_input(source) if remote.is_url(source) else source
+        with _sink(out, source) as raw_out, progress_bar(not quiet, total, "encrypted") as progress:
             armor_writer = armor.ArmorWriter(raw_out) if armored else None
             ctx.encrypt_stream(src, armor_writer or raw_out, password, recipients=to,
                                chunk_size=chosen["chunk_size"], progress_callback=progress,
@@ -135,10 +135,34 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
 _HEAD = 512
 
 
+def _checked_input(source: str) -> "int | None":
+    """Check INPUT (a path, '-' or a URL); return its size when known."""
+    if remote.is_url(source):
+        return remote.check_input(source)
+    check_input(source)
+    return None if source == "-" else os.path.getsize(source)
+
+
+def _check_output(output: str, force: bool, source: str) -> None:
+    if remote.is_url(output):
+        remote.check_output(output, force)
+    else:
+        check_output(output, force, None if remote.is_url(source) else source)
+
+
+def _sink(output: str, source: "str | None" = None) -> Any:
+    """Where output goes: stdout, a URL (committed on success), or a path (renamed on success)."""
+    if remote.is_url(output):
+        return remote.output(output)
+    local_source = None if source in (None, "-") or remote.is_url(source) else source
+    return atomic_output(sys.stdout.buffer if output == "-" else output, local_source)
+
+
 def _open_input(source: str) -> tuple[Any, bytes]:
     """The input at its start (seekable when it can be), and its first bytes, checked to be STC data."""
     if source != "-" or _is_regular(sys.stdin.buffer):
-        stream: Any = open(source, "rb") if source != "-" else sys.stdin.buffer  # noqa: SIM115 (process-long)
+        stream: Any = (sys.stdin.buffer if source == "-" else remote.open_input(source) if remote.is_url(source)
+                       else open(source, "rb"))  # noqa: SIM115 (process-long)
         start = stream.tell()
         head = stream.read(_HEAD)
         stream.seek(start)
@@ -194,7 +218,8 @@ def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str
       stc decrypt < docs.tar.stc | tar x
       stc decrypt big.stc --range 1000000:4096 -o part.bin
     """
-    source = input or "-"
+    source = remote.localize(input or "-")
+    output = None if output is None else remote.localize(output)
     if output is None:
         if source == "-" or byte_range:
             output = "-"
@@ -202,13 +227,15 @@ def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str
             output = source[: -len(".stc")]
         else:
             die("cannot guess the output name (INPUT does not end in .stc)", EXIT_USAGE, "use -o FILE or -o -")
-    check_input(source)
-    check_output(output, force, source)
+    total = _checked_input(source)
+    _check_output(output, force, source)
     if byte_range and (source == "-" or stream_out):
         die("--range needs INPUT as a file, and does not go with --stream", EXIT_USAGE)
     span = _parse_range(byte_range) if byte_range else None
     context_data = parse_context(context, context_json)
     with reported_errors():
+        if source != "-" and not remote.is_url(source):
+            finish_interrupted(source)  # a re-key a crash interrupted is completed first, as the API does
         stream, head = _open_input(source)
         ctx = decrypting_context(seed)
         identities = identities_from(identity_files)
@@ -222,9 +249,9 @@ def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str
         if (_armored_kind(head) if armored else head[:4]) == b"STCM":
             _decrypt_message(ctx, stream, armored, output, keys)
         elif span is not None:
-            _decrypt_range(ctx, source, output, span, keys)
+            _decrypt_range(ctx, stream, output, span, keys)
         else:
-            _decrypt_file(ctx, source, stream, armored, output, stream_out, quiet, keys)
+            _decrypt_file(ctx, None if armored else total, stream, armored, output, stream_out, quiet, keys)
 
 
 def _recipients_only(head: bytes) -> bool:
@@ -251,21 +278,23 @@ def _decrypt_message(ctx: STCContext, stream: Any, armored: bool, output: str, k
     plain = ctx.decrypt_blob(blob, keys["password"], identities=keys["identities"],
                              context_data=keys["context_data"])
     data = plain.encode("utf-8") if isinstance(plain, str) else plain
-    with atomic_output(sys.stdout.buffer if output == "-" else output) as out:
+    with _sink(output) as out:
         out.write(data)
     if output == "-":
         sys.stdout.buffer.flush()
 
 
-def _decrypt_file(ctx: STCContext, source: str, stream: Any, armored: bool, output: str, stream_out: bool,
+def _decrypt_file(ctx: STCContext, total: "int | None", stream: Any, armored: bool, output: str, stream_out: bool,
                   quiet: bool, keys: dict[str, Any]) -> None:
-    total = None if source == "-" or armored else os.path.getsize(source)
-
     def run(src: Any, dst: Any, label: str, bar: bool) -> None:
         reader = armor.ArmorReader(src) if armored else src
         with progress_bar(bar and not quiet, total, label) as progress:
             ctx.decrypt_stream(reader, output_path=dst, progress_callback=progress, **keys)
 
+    if remote.is_url(output):
+        with remote.output(output) as remote_out:
+            run(stream, remote_out, "decrypted", True)
+        return
     if output != "-":
         run(stream, output, "decrypted", True)
         return
@@ -295,10 +324,14 @@ def _parse_range(spec: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _decrypt_range(ctx: STCContext, source: str, output: str, span: tuple[int, int], keys: dict[str, Any]) -> None:
-    data = ctx.decrypt_range(source, span[0], span[1], keys["password"],
-                             identities=keys["identities"], context_data=keys["context_data"])
-    with atomic_output(sys.stdout.buffer if output == "-" else output) as out:
+def _decrypt_range(ctx: STCContext, stream: Any, output: str, span: tuple[int, int], keys: dict[str, Any]) -> None:
+    """Random access through a seekable reader: only the chunks of the span (and the final one)."""
+    from ..fileapi import open_file
+
+    with open_file(ctx, stream, "rb", **keys) as reader:
+        reader.seek(span[0])
+        data = reader.read(span[1])
+    with _sink(output) as out:
         out.write(data)
     if output == "-":
         sys.stdout.buffer.flush()

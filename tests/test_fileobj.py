@@ -1,0 +1,263 @@
+"""stc.open: seekable reading, sequential reading of pipes, writing, and one file format."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import stc
+from stc.errors import IntegrityError, ParameterError, TruncatedError, WrongPasswordError
+from stc.fileobj import CACHE_CHUNKS
+
+CHUNK = 1024
+SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK + 17]
+
+
+def _encrypt(ctx: stc.STCContext, data: bytes, chunk_size: int = CHUNK) -> bytes:
+    buf = io.BytesIO()
+    with stc.open(buf, "wb", password="pw", ctx=ctx, chunk_size=chunk_size) as f:
+        f.write(data)
+    return buf.getvalue()
+
+
+class _Unseekable(io.RawIOBase):
+    """A pipe-like reader over bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        return self._data.readinto(b)
+
+
+@pytest.fixture(scope="module")
+def mctx() -> stc.STCContext:
+    from tests.conftest import CHEAP
+
+    return stc.STCContext("fileobj-seed", **CHEAP)
+
+
+@pytest.fixture(scope="module")
+def files(mctx: stc.STCContext) -> dict[int, tuple[bytes, bytes]]:
+    return {n: (data, _encrypt(mctx, data)) for n in SIZES for data in [os.urandom(n)]}
+
+
+ops = st.lists(st.tuples(st.integers(0, 6 * CHUNK), st.integers(-1, 3 * CHUNK)), min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size=st.sampled_from(SIZES), steps=ops)
+def test_any_seek_read_sequence_gives_the_plaintext_slice(files: Any, mctx: stc.STCContext, size: int,
+                                                          steps: list[tuple[int, int]]) -> None:
+    data, sealed = files[size]
+    with stc.open(io.BytesIO(sealed), password="pw", ctx=mctx) as f:
+        assert f.seekable() and f.size == size
+        for offset, length in steps:
+            assert f.seek(offset) == offset
+            got = f.read(length)
+            want = data[offset:] if length < 0 else data[offset : offset + length]
+            assert got == want
+            assert f.tell() == offset + len(want)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bit=st.integers(0, 8 * (5 * CHUNK + 17 + 6 * 16) - 1), offset=st.integers(0, 5 * CHUNK + 16))
+def test_a_flipped_bit_in_a_chunk_a_read_touches_raises(files: Any, mctx: stc.STCContext, bit: int,
+                                                        offset: int) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    header = len(sealed) - (len(data) + 6 * 16)
+    tampered = bytearray(sealed)
+    tampered[header + bit // 8] ^= 1 << (bit % 8)
+    chunk = (bit // 8) // (CHUNK + 16)
+    try:
+        f = stc.open(io.BytesIO(bytes(tampered)), password="pw", ctx=mctx)
+    except IntegrityError:
+        assert chunk == 5  # only the final chunk is authenticated when opening
+        return
+    assert chunk != 5
+    f.seek(offset)
+    touched = offset // CHUNK == chunk
+    if touched:
+        with pytest.raises(IntegrityError):
+            f.read(1)
+    else:
+        assert f.read(1) == data[offset : offset + 1]
+
+
+def test_a_failed_chunk_leaves_no_plaintext_in_the_callers_buffer(files: Any, mctx: stc.STCContext) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    tampered = bytearray(sealed)
+    tampered[len(sealed) - len(data) - 6 * 16 + 10] ^= 1  # inside chunk 0
+    buf = bytearray(b"\xaa" * CHUNK)
+    with stc.open(io.BytesIO(bytes(tampered)), password="pw", ctx=mctx) as f, pytest.raises(IntegrityError):
+        f.readinto(buf)
+    assert buf == bytes(CHUNK)
+
+
+@pytest.mark.parametrize("cut", [1, 16, CHUNK + 16])
+def test_truncated_files_are_refused_when_opened(files: Any, mctx: stc.STCContext, cut: int) -> None:
+    _, sealed = files[5 * CHUNK + 17]
+    with pytest.raises((TruncatedError, IntegrityError)):
+        stc.open(io.BytesIO(sealed[:-cut]), password="pw", ctx=mctx)
+
+
+def test_a_file_cut_at_a_chunk_boundary_is_refused(files: Any, mctx: stc.STCContext) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    header = len(sealed) - (len(data) + 6 * 16)
+    with pytest.raises(TruncatedError, match="not the final chunk"):
+        stc.open(io.BytesIO(sealed[: header + 2 * (CHUNK + 16)]), password="pw", ctx=mctx)
+
+
+def test_wrong_password_and_context_fail_at_open(files: Any, mctx: stc.STCContext) -> None:
+    _, sealed = files[CHUNK]
+    with pytest.raises(WrongPasswordError):
+        stc.open(io.BytesIO(sealed), password="nope", ctx=mctx)
+    with pytest.raises(stc.ContextMismatchError):
+        stc.open(io.BytesIO(sealed), password="pw", ctx=mctx, context_data={"x": 1})
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_unseekable_inputs_read_in_order(files: Any, mctx: stc.STCContext, size: int) -> None:
+    data, sealed = files[size]
+    with stc.open(io.BufferedReader(_Unseekable(sealed)), password="pw", ctx=mctx) as f:
+        assert not f.seekable() and f.size is None
+        assert f.read(3) == data[:3]
+        assert f.read() == data[3:]
+        assert f.read() == b""
+        with pytest.raises(io.UnsupportedOperation):
+            f.seek(f.tell() + 1)
+
+
+@pytest.mark.parametrize("cut", [1, CHUNK + 16, 5 * (CHUNK + 16) + 17 + 16])
+def test_unseekable_truncation_raises_on_the_read_that_reaches_it(files: Any, mctx: stc.STCContext,
+                                                                  cut: int) -> None:
+    _, sealed = files[5 * CHUNK + 17]
+    f = stc.open(io.BufferedReader(_Unseekable(sealed[:-cut])), password="pw", ctx=mctx)
+    with pytest.raises((TruncatedError, IntegrityError)):
+        f.read()
+
+
+def test_a_pipe_reads_through_a_real_subprocess(tmp_path: Path, mctx: stc.STCContext) -> None:
+    data = os.urandom(3 * CHUNK + 5)
+    path = tmp_path / "a.stc"
+    path.write_bytes(_encrypt(mctx, data))
+    proc = subprocess.Popen([sys.executable, "-c", f"import sys; sys.stdout.buffer.write(open({str(path)!r}, "
+                             f"'rb').read())"], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    with stc.open(proc.stdout, password="pw", ctx=mctx) as f:
+        assert f.read() == data
+    proc.wait()
+
+
+def test_the_cache_is_bounded(mctx: stc.STCContext) -> None:
+    data = os.urandom(10 * CHUNK)
+    f = stc.open(io.BytesIO(_encrypt(mctx, data)), password="pw", ctx=mctx)
+    for i in range(10):
+        f.seek(i * CHUNK + 1)
+        assert f.read(1) == data[i * CHUNK + 1 : i * CHUNK + 2]
+    assert len(f._cache) == CACHE_CHUNKS
+
+
+def test_writer_output_is_the_same_format_in_every_direction(tmp_path: Path, mctx: stc.STCContext) -> None:
+    data = os.urandom(4 * CHUNK + 3)
+    (tmp_path / "plain").write_bytes(data)
+    # stc.open -> decrypt_stream
+    with stc.open(tmp_path / "a.stc", "wb", password="pw", ctx=mctx, chunk_size=CHUNK) as f:
+        for i in range(0, len(data), 700):
+            f.write(data[i : i + 700])
+    mctx.decrypt_stream(tmp_path / "a.stc", output_path=tmp_path / "a.out", password="pw")
+    assert (tmp_path / "a.out").read_bytes() == data
+    # encrypt_stream -> stc.open
+    mctx.encrypt_stream(tmp_path / "plain", tmp_path / "b.stc", "pw", chunk_size=CHUNK)
+    with stc.open(tmp_path / "b.stc", password="pw", ctx=mctx) as f:
+        assert f.read() == data
+
+
+@pytest.mark.parametrize("pieces", [[b""], [b"x" * CHUNK], [b"x" * (3 * CHUNK)], [b"a", b"b" * (2 * CHUNK + 1)]])
+def test_writes_of_any_shape_decrypt(mctx: stc.STCContext, pieces: list[bytes]) -> None:
+    buf = io.BytesIO()
+    with stc.open(buf, "wb", password="pw", ctx=mctx, chunk_size=CHUNK) as f:
+        for piece in pieces:
+            assert f.write(piece) == len(piece)
+    with stc.open(io.BytesIO(buf.getvalue()), password="pw", ctx=mctx) as r:
+        assert r.read() == b"".join(pieces)
+
+
+def test_an_exception_in_the_block_leaves_no_file(tmp_path: Path, mctx: stc.STCContext) -> None:
+    target = tmp_path / "x.stc"
+    with pytest.raises(RuntimeError), stc.open(target, "wb", password="pw", ctx=mctx) as f:
+        f.write(b"secret" * 1000)
+        raise RuntimeError("stop")
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_existing_file_survives_an_aborted_overwrite(tmp_path: Path, mctx: stc.STCContext) -> None:
+    target = tmp_path / "x.stc"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), stc.open(target, "wb", password="pw", ctx=mctx) as f:
+        f.write(b"new")
+        raise RuntimeError("stop")
+    assert target.read_bytes() == b"old"
+
+
+def test_a_writer_dropped_unclosed_is_abandoned(tmp_path: Path, mctx: stc.STCContext) -> None:
+    f = stc.open(tmp_path / "x.stc", "wb", password="pw", ctx=mctx)
+    f.write(b"half")
+    del f
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_file_object_that_fails_to_write_surfaces_the_error(mctx: stc.STCContext) -> None:
+    class Full(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: Any) -> int:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        stc.open(Full(), "wb", password="pw", ctx=mctx)
+
+
+def test_writing_after_close_and_bad_modes_are_refused(mctx: stc.STCContext) -> None:
+    f = stc.open(io.BytesIO(), "wb", password="pw", ctx=mctx)
+    f.close()
+    with pytest.raises(ValueError):
+        f.write(b"x")
+    for mode in ("r", "w", "ab", "r+b", "rt"):
+        with pytest.raises(ParameterError, match="mode"):
+            stc.open(io.BytesIO(), mode, password="pw", ctx=mctx)
+    with pytest.raises(ParameterError, match="ctx or seed"):
+        stc.open(io.BytesIO(), "wb", password="pw", ctx=mctx, seed="s")
+    with pytest.raises(ParameterError, match="identities"):
+        stc.open(io.BytesIO(), "wb", password="pw", ctx=mctx, identities=["x"])
+    with pytest.raises(ParameterError, match="recipients"):
+        stc.open(io.BytesIO(b"STCF"), "rb", password="pw", ctx=mctx, recipients=["x"])
+
+
+def test_recipients_and_identities(mctx: stc.STCContext) -> None:
+    identity = stc.generate_identity("x25519")
+    buf = io.BytesIO()
+    with stc.open(buf, "wb", recipients=[identity.recipient], ctx=mctx) as f:
+        f.write(b"to a key")
+    with stc.open(io.BytesIO(buf.getvalue()), identities=[identity], ctx=mctx) as r:
+        assert r.read() == b"to a key"
+
+
+def test_text_through_textiowrapper(mctx: stc.STCContext) -> None:
+    buf = io.BytesIO()
+    with stc.open(buf, "wb", password="pw", ctx=mctx) as f, io.TextIOWrapper(f, encoding="utf-8") as t:
+        t.write("héllo\nworld\n")
+    with stc.open(io.BytesIO(buf.getvalue()), password="pw", ctx=mctx) as r:
+        assert io.TextIOWrapper(r, encoding="utf-8").readlines() == ["héllo\n", "world\n"]
