@@ -3,7 +3,6 @@ server on localhost) and Dask (a real LocalCluster with worker processes)."""
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys

@@ -36,7 +36,7 @@ _LAZY = {
     "load_identities": "recipients", "parse_identity": "recipients", "parse_recipient": "recipients",
     "Suite": "suite", "encrypt": "api", "decrypt": "api", "encrypt_blob": "api", "decrypt_blob": "api",
     "rekey": "api", "encrypt_file": "api", "decrypt_file": "api", "quick_encrypt": "api", "quick_decrypt": "api",
-    "get_status": "api", "open": "api",
+    "get_status": "api", "open": "api", "Secret": "secret",
 }
 
 
@@ -81,6 +81,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         parse_identity,
         parse_recipient,
     )
+    from .secret import Secret
     from .suite import Suite
 
 __all__ = [
@@ -106,6 +107,7 @@ __all__ = [
     "ReplayError",
     "STCContext",
     "STCError",
+    "Secret",
     "StateError",
     "StreamingContext",
     "Suite",

@@ -81,7 +81,7 @@ class DecryptingReader(io.BufferedIOBase):
         self._cs = self.header.chunk_size
         self._enc = self._cs + TAG_SIZE
         self._pos = 0
-        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cache: OrderedDict[int, bytearray] = OrderedDict()
         self._cache_chunks = max(1, cache_chunks)
         self._seekable = _is_seekable(raw)
         self._ct = bytearray(self._enc)
@@ -140,18 +140,23 @@ class DecryptingReader(io.BufferedIOBase):
         return target
 
     def read(self, size: "int | None" = -1) -> bytes:
+        return bytes(self.read_buffer(size))
+
+    def read_buffer(self, size: "int | None" = -1) -> bytearray:
+        """``read`` into a new bytearray, without the copy to ``bytes`` (pyarrow calls this,
+        and wraps the result without copying)."""
         self._check_open()
         if size is None or size < 0:
             if self._size is None:
-                parts = []
-                while chunk := self.read(self._cs):
-                    parts.append(chunk)
-                return b"".join(parts)
+                parts = bytearray()
+                while chunk := self.read_buffer(self._cs):
+                    parts += chunk
+                return parts
             size = max(0, self._size - self._pos)
         buf = bytearray(size)
         got = self.readinto(buf)
         del buf[got:]
-        return bytes(buf)
+        return buf
 
     def read1(self, size: int = -1) -> bytes:
         return self.read(size)
@@ -203,7 +208,7 @@ class DecryptingReader(io.BufferedIOBase):
         else:
             plain = self._chunk(index)
             n = min(len(view), len(plain) - offset)
-            view[:n] = plain[offset : offset + n]
+            view[:n] = memoryview(plain)[offset : offset + n]
         self._pos += n
         return n
 
@@ -233,16 +238,16 @@ class DecryptingReader(io.BufferedIOBase):
             out[:] = bytes(len(out))  # never leave unauthenticated plaintext in the caller's buffer
             raise chunk_failure(self._aead, index, sealed, last, self._enc) from None
 
-    def _chunk(self, index: int) -> bytes:
-        """Plaintext of chunk ``index``, from the cache or authenticated now."""
+    def _chunk(self, index: int) -> bytearray:
+        """Plaintext of chunk ``index``, from the cache or authenticated now (never handed out:
+        reads copy from it)."""
         plain = self._cache.get(index)
         if plain is not None:
             self._cache.move_to_end(index)
             return plain
         assert self._size is not None
-        buf = bytearray(min(self._cs, self._size - index * self._cs))
-        self._open_into(index, memoryview(buf))
-        plain = bytes(buf)
+        plain = bytearray(min(self._cs, self._size - index * self._cs))
+        self._open_into(index, memoryview(plain))
         self._cache[index] = plain
         if len(self._cache) > self._cache_chunks:
             self._cache.popitem(last=False)
@@ -256,11 +261,11 @@ class DecryptingReader(io.BufferedIOBase):
                 return 0  # past the final chunk
             plain = self._open_next()
         n = min(len(view), len(plain) - offset)
-        view[:n] = plain[offset : offset + n]
+        view[:n] = memoryview(plain)[offset : offset + n]
         self._pos += n
         return n
 
-    def _open_next(self) -> bytes:
+    def _open_next(self) -> bytearray:
         index, sealed = self._next_index, self._ahead
         if len(sealed) < TAG_SIZE:
             raise TruncatedError("the file holds a header but no chunk" if index == 0 and not sealed
@@ -268,7 +273,7 @@ class DecryptingReader(io.BufferedIOBase):
         self._ahead = _read_exactly(self._raw, self._enc) if len(sealed) == self._enc else b""
         last = not self._ahead
         try:
-            plain = self._aead.decrypt(chunk_nonce(index, last), sealed, None)
+            plain = bytearray(self._aead.decrypt(chunk_nonce(index, last), sealed, None))
         except InvalidTag:
             raise chunk_failure(self._aead, index, memoryview(sealed), last, self._enc) from None
         if last and index > 0 and not plain:
