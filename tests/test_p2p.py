@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 import stc
 from interfaces.api.streaming_context import ChunkHeader, StreamingContext
 from stc import p2p
+from stc.errors import FormatError, IntegrityError, ParameterError, ReplayError
 from stc.handshake import KeyExchange
 from stc.p2p import context as p2p_context
 from stc.p2p import replay as p2p_replay
+from stc.p2p.context import DEFAULT_SUBCHUNK
 from stc.transport import open_receiver, open_sender
 
 SEED = bytes(range(32))  # high-entropy bytes: no stretching, fast tests
@@ -41,7 +43,8 @@ def test_manual_adaptive_chunking() -> None:
     h1, e1 = stream_ctx.encrypt_chunk(b"X" * 4096)
     assert h1.flags == 0x0000
     h2, e2 = stream_ctx.encrypt_chunk(b"X" * 65536)
-    assert h2.flags == 0x0001 and stream_ctx.subchunks_created == 8
+    # The manual splits into 8 KiB pieces; the default is 32 KiB now (docs/design.md), so two.
+    assert h2.flags == 0x0001 and stream_ctx.subchunks_created == 2
     receiver = StreamingContext("session_abc123")
     assert receiver.decrypt_chunk(h2.to_bytes(), e2) == b"X" * 65536
     assert receiver.decrypt_chunk(h1, e1) == b"X" * 4096
@@ -49,13 +52,51 @@ def test_manual_adaptive_chunking() -> None:
     assert off.encrypt_chunk(b"X" * 65536)[0].flags == 0
 
 
-@pytest.mark.parametrize("size", [0, 1, 8191, 8192, 8193, 16384, 16385, 100_000])
+@pytest.mark.parametrize("size", [0, 1, 8191, 8192, 8193, 32767, 32768, 32769, 65536, 100_000])
 def test_sizes_round_trip(size: int) -> None:
     tx, rx = pair()
     data = os.urandom(size)
     h, e = tx.encrypt_chunk(data)
     assert rx.decrypt_chunk(h, e) == data
-    assert h.flags == (1 if size > 8192 else 0)
+    assert h.flags == (1 if size > DEFAULT_SUBCHUNK else 0)
+    packet = tx.encrypt_packet(data)
+    assert isinstance(packet, bytearray) and packet[0] == 2 and packet[1] == h.flags
+    assert len(packet) == 16 + len(e)
+    assert rx.decrypt_packet(memoryview(packet)) == data
+    with pytest.raises(ReplayError):
+        rx.decrypt_packet(bytes(packet))
+
+
+@pytest.mark.parametrize("size", [0, 5000, 8193, 65536])
+def test_packets_and_chunks_are_the_same_bytes(size: int) -> None:
+    tx, rx = pair()
+    data = os.urandom(size)
+    h, e = tx.encrypt_chunk(data)
+    packet = tx.encrypt_packet(data)
+    # the same frame format: a packet opens with decrypt_chunk, a chunk pair with decrypt_packet
+    assert rx.decrypt_chunk(packet[:16], bytes(packet[16:])) == data
+    assert rx.decrypt_packet(h.to_bytes() + e) == data
+    assert len(packet) == 16 + len(e)
+
+
+def test_packet_errors() -> None:
+    tx, rx = pair()
+    packet = tx.encrypt_packet(b"payload" * 100)
+    for bad in (b"", packet[:15], b"\x09" + bytes(packet[1:])):
+        with pytest.raises(FormatError):
+            rx.decrypt_packet(bad)
+    for i in (16, len(packet) - 1, 3):
+        tampered = bytearray(packet)
+        tampered[i] ^= 1
+        with pytest.raises((IntegrityError, ReplayError, FormatError)):
+            rx.decrypt_packet(tampered)
+    with pytest.raises(FormatError):
+        rx.decrypt_packet("text")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError):
+        tx.encrypt_packet("text")  # type: ignore[arg-type]
+    assert rx.decrypt_packet(packet) == b"payload" * 100
+    stats = rx.get_performance_stats()
+    assert stats["frames_rejected"] == 7 and stats["chunks_decrypted"] == 1
 
 
 def test_handshake_pattern_and_stream_metadata() -> None:
@@ -64,7 +105,7 @@ def test_handshake_pattern_and_stream_metadata() -> None:
     assert len(meta) == 9
     client = StreamingContext("shared_seed_abc123")
     params = client.check_stream_metadata(meta)
-    assert params.optimal_chunk_size == 8192 and params.replay_window == 256
+    assert params.optimal_chunk_size == DEFAULT_SUBCHUNK and params.replay_window == 256
     h, e = server.encrypt_chunk(b"hello")
     assert client.decrypt_chunk(h, e) == b"hello"
     chacha = StreamingContext("shared_seed_abc123", suite="chacha20-poly1305")

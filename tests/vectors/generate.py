@@ -295,13 +295,15 @@ def build_armor() -> list[dict[str, Any]]:
 
 
 FRAME_SEED = "session_abc123"
+#: The sub-chunk size every frame vector was sealed with (release 0.1's and 0.2's default).
+V1_SUBCHUNK = 8192
 
 
 def v1_frame(sender_id: bytes, epoch: int, seq: int, data: bytes) -> tuple[bytes, bytes]:
     """A version-1 frame (header, payload), sealed as release 0.1 did (its senders are gone)."""
     from stc.p2p import frame, keys, subchunks
 
-    ctx = stc.StreamingContext(FRAME_SEED)
+    ctx = stc.StreamingContext(FRAME_SEED, optimal_chunk_size=V1_SUBCHUNK)
     chain = keys.chain0(ctx._root, sender_id)
     for _ in range(epoch):
         chain = keys.next_chain(chain)
@@ -315,7 +317,7 @@ def v1_frame(sender_id: bytes, epoch: int, seq: int, data: bytes) -> tuple[bytes
 
 def v2_sender(sender_id: bytes, **kwargs: Any) -> stc.StreamingContext:
     """A StreamingContext whose sender id is fixed (the only randomness a sender uses)."""
-    ctx = stc.StreamingContext(FRAME_SEED, **kwargs)
+    ctx = stc.StreamingContext(FRAME_SEED, **{"optimal_chunk_size": V1_SUBCHUNK, **kwargs})
     ctx._pool = sender_id
     ctx._send = ctx._new_sender()
     return ctx
