@@ -148,7 +148,7 @@ def _assemble(core: Core, entries: list[Entry], file_key: bytes, kdf: "KdfParams
               "stanzas": tuple(s for s, _ in entries), "kdf": kdf if has_pw else None,
               "kdf_salt": kdf_salt if has_pw else bytes(SALT_SIZE), "dir_salt": dir_salt, "directory": directory}
     draft = HeaderV2(mac=bytes(MAC_SIZE), **fields)  # type: ignore[arg-type]
-    return HeaderV2(mac=_mac(file_key, draft.mac_input), **fields)  # type: ignore[arg-type]
+    return draft.with_mac(_mac(file_key, draft.mac_input))
 
 
 def _decoys(entries: list[Entry], rand: Random) -> list[Entry]:

@@ -94,6 +94,16 @@ class HeaderV2:
             raise FormatError(f"the header MAC is {MAC_SIZE} bytes")
         object.__setattr__(self, "_wire", self._encode())
 
+    def with_mac(self, mac: bytes) -> "HeaderV2":
+        """This header with ``mac`` as its tag: the fields were checked when this one was made and
+        only the last 32 bytes change, so it is not validated or encoded again."""
+        if len(mac) != MAC_SIZE:
+            raise FormatError(f"the header MAC is {MAC_SIZE} bytes")
+        new = object.__new__(HeaderV2)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(mac=mac, _wire=self._wire[:-MAC_SIZE] + mac)
+        return new
+
     @property
     def flags(self) -> int:
         """The flags byte of the core."""
