@@ -120,17 +120,10 @@ class STCFileSystem(ChainedFileSystem, metaclass=_SecretOptions):  # type: ignor
                 raise
         if mode != "wb":
             raise ParameterError(f"mode must be 'rb' or 'wb' (text modes wrap these); got {mode!r}")
-        try:
-            raw = self.fs.open(path, "wb", autocommit=False, **kwargs)
-            deferred = True
-        except (TypeError, NotImplementedError):
-            raw, deferred = self.fs.open(path, "wb", **kwargs), False
-        writer = open_file(self._ctx, _Committing(raw, deferred, self.fs, path), "wb",
-                           password=self._keys["password"], additional_passwords=self._keys["additional_passwords"],
-                           recipients=self._keys["recipients"], context_data=self._context_data,
-                           chunk_size=self._keys["chunk_size"], use_decoys=self._keys["use_decoys"],
-                           close_file=True)
-        return writer
+        return open_file(self._ctx, TargetWriter(self.fs, path, **kwargs), "wb",
+                         password=self._keys["password"], additional_passwords=self._keys["additional_passwords"],
+                         recipients=self._keys["recipients"], context_data=self._context_data,
+                         chunk_size=self._keys["chunk_size"], use_decoys=self._keys["use_decoys"], close_file=True)
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         """The target's entry, with ``size`` the plaintext size (files of STC's only)."""
@@ -172,30 +165,39 @@ for _name in ("mkdir", "makedirs", "rmdir", "exists", "isdir", "isfile", "rm_fil
     setattr(STCFileSystem, _name, _delegate(_name))
 
 
-class _Committing:
-    """The target file object, finished on close: committed when the target defers the
-    write (``autocommit=False``), else closed; discarded on abort."""
+class TargetWriter:
+    """A file being written on an fsspec filesystem, finished only by :meth:`close`.
 
-    def __init__(self, raw: Any, deferred: bool, fs: Any, path: str) -> None:
-        self._raw, self._deferred, self._fs, self._path = raw, deferred, fs, path
-        self.name = path
+    Opened with ``autocommit=False`` where the filesystem supports it (local files, S3
+    multipart uploads), so nothing appears until the commit.  Some filesystems accept the
+    flag and commit at once anyway (``memory://``), and some refuse it: for those, an
+    abandoned write is removed, so no partial file is left at the path either way.
+    """
+
+    def __init__(self, fs: Any, path: str, **kwargs: Any) -> None:
+        self._fs, self._path, self.name = fs, path, path
+        self._existed = bool(fs.exists(path))
+        try:
+            self._raw, self._deferred = fs.open(path, "wb", autocommit=False, **kwargs), True
+        except (TypeError, NotImplementedError):
+            self._raw, self._deferred = fs.open(path, "wb", **kwargs), False
 
     def write(self, data: Any) -> Any:
         return self._raw.write(data)
 
     def close(self) -> None:
+        """Finish the file: close it, then commit a deferred write."""
         self._raw.close()
         if self._deferred:
             self._raw.commit()
 
     def discard(self) -> None:
-        if self._deferred:
-            with contextlib.suppress(Exception):
+        """Abandon the file: discard a deferred write, and remove whatever reached the path."""
+        with contextlib.suppress(Exception):
+            if self._deferred:
                 self._raw.discard()
-            with contextlib.suppress(Exception):
+            else:
                 self._raw.close()
-            return
         with contextlib.suppress(Exception):
-            self._raw.close()
-        with contextlib.suppress(Exception):
-            self._fs.rm_file(self._path)
+            if not self._deferred or (not self._existed and self._fs.exists(self._path)):
+                self._fs.rm_file(self._path)

@@ -74,23 +74,13 @@ def open_input(url: str) -> Any:
 @contextlib.contextmanager
 def output(url: str) -> Iterator[Any]:
     """A writable binary file at the URL, committed on success and discarded on error."""
+    from ..fs import TargetWriter
+
     fs, path = _filesystem(url)
+    target = TargetWriter(fs, path)
     try:
-        f = fs.open(path, "wb", autocommit=False)
-        deferred = True
-    except (TypeError, NotImplementedError):
-        f, deferred = fs.open(path, "wb"), False
-    try:
-        yield f
+        yield target
     except BaseException:
-        with contextlib.suppress(Exception):
-            if deferred:
-                f.discard()
-            f.close()
-        if not deferred:
-            with contextlib.suppress(Exception):
-                fs.rm_file(path)
+        target.discard()
         raise
-    f.close()
-    if deferred:
-        f.commit()
+    target.close()

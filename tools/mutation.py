@@ -1,0 +1,106 @@
+"""Mutation testing of the security core: ``python tools/mutation.py [MODULE ...] [--report-only]``.
+
+Runs mutmut (configured in pyproject.toml, ``[tool.mutmut]``: fast tests only, since
+subprocess tests cannot see mutants) over the security modules, then prints a table of
+killed / survived / no-test / timeout per module and the score ``killed / (all - equivalent)``,
+where *equivalent* are the survivors listed in docs/testing.md with a reason.  Not part of
+CI: a full run takes tens of minutes on two cores.  ``--report-only`` reads the results of
+the last run without running anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The modules whose every mutant a test must catch (issue 15), by file.
+SECURITY = [
+    "filestream.py", "fileobj.py", "metadata.py", "format_v2.py", "headers.py", "slots.py", "envelope.py",
+    "context.py", "keyslots.py", "kdf.py", "_encoding.py", "_payload.py", "p2p/frame.py", "p2p/keys.py",
+    "p2p/replay.py", "p2p/receiver.py", "p2p/subchunks.py", "p2p/context.py", "recipients/base.py",
+    "recipients/x25519.py", "recipients/xwing.py", "recipients/hybrid.py", "recipients/text.py",
+]
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",
+          -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", 37: "type check", -11: "crash", -9: "crash"}
+
+
+def equivalent_mutants() -> set[str]:
+    """Mutant names docs/testing.md lists as equivalent (lines ``- `name`: reason``)."""
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    return set(re.findall(r"^- `([\w.]+__mutmut_\d+)`", text, re.M))
+
+
+def results(modules: list[str]) -> dict[str, Counter[str]]:
+    """Status counts per module from mutmut's .meta files."""
+    table: dict[str, Counter[str]] = {}
+    equivalent = equivalent_mutants()
+    for module in modules:
+        meta = ROOT / "mutants" / "src" / "stc" / (module + ".meta")
+        if not meta.exists():
+            continue
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        counts: Counter[str] = Counter()
+        for name, code in codes.items():
+            status = "not run" if code is None else STATUS.get(code, "suspicious")
+            if status == "survived" and name in equivalent:
+                status = "equivalent"
+            counts[status] += 1
+        table[module] = counts
+    return table
+
+
+def survivors(modules: list[str]) -> list[str]:
+    """Names of surviving mutants not yet judged equivalent."""
+    equivalent = equivalent_mutants()
+    out = []
+    for module in modules:
+        meta = ROOT / "mutants" / "src" / "stc" / (module + ".meta")
+        if meta.exists():
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            out += [n for n, c in codes.items() if c == 0 and n not in equivalent]
+    return sorted(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="files under src/stc (default: every security module)")
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--list-survivors", action="store_true")
+    args = parser.parse_args()
+    modules = args.modules or SECURITY
+    if not args.report_only:
+        names = [("stc." + m[:-3].replace("/", ".") + ".*") for m in modules]
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", "2", *names], cwd=ROOT,
+                       check=False)
+    table = results(modules)
+    total: Counter[str] = Counter()
+    print(f"{'module':<22} {'mutants':>7} {'killed':>7} {'equiv':>6} {'surv':>5} {'no test':>7} {'other':>6} "
+          f"{'score':>7}")
+    for module, c in table.items():
+        total.update(c)
+        print(_row(module, c))
+    print(_row("all", total))
+    if args.list_survivors:
+        print("\n".join(survivors(modules)))
+    return 0
+
+
+def _row(name: str, c: Counter[str]) -> str:
+    n = sum(c.values())
+    other = n - c["killed"] - c["equivalent"] - c["survived"] - c["no tests"]
+    scored = n - c["equivalent"]
+    score = f"{100 * c['killed'] / scored:.1f}%" if scored else "-"
+    return (f"{name:<22} {n:>7} {c['killed']:>7} {c['equivalent']:>6} {c['survived']:>5} {c['no tests']:>7} "
+            f"{other:>6} {score:>7}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
