@@ -27,7 +27,7 @@ from .errors import (
     WrongPasswordError,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "STCContext": "context", "decrypting_context": "context", "HeaderV2": "format_v2", "KeyExchange": "handshake",
