@@ -130,6 +130,18 @@ def test_secret_tokens_are_keyed_per_process() -> None:
     assert "pw" not in repr(Secret("pw"))
 
 
+def test_recipients_write_and_identities_read_through_the_filesystem() -> None:
+    identity = stc.generate_identity("mlkem768x25519")
+    writer = fsspec.filesystem("stc", target_protocol="memory", recipients=[identity.recipient.to_string()])
+    writer.pipe_file("/keys/a.stc", b"to a key")
+    reader = fsspec.filesystem("stc", target_protocol="memory", identities=[identity.to_string()])
+    assert reader.cat_file("/keys/a.stc") == b"to a key"
+    assert identity.to_string() not in repr(reader.storage_options)
+    with pytest.raises(stc.NoMatchingIdentityError):
+        fsspec.filesystem("stc", target_protocol="memory",
+                          identities=[stc.generate_identity("mlkem768x25519").to_string()]).cat_file("/keys/a.stc")
+
+
 def test_context_data_through_the_filesystem() -> None:
     fs = fsspec.filesystem("stc", target_protocol="memory", context_data={"tenant": 7}, **FAST)
     fs.pipe_file("/ctx/a.stc", b"bound")

@@ -188,8 +188,11 @@ def test_writer_output_is_the_same_format_in_every_direction(tmp_path: Path, mct
 def test_writes_of_any_shape_decrypt(mctx: stc.STCContext, pieces: list[bytes]) -> None:
     buf = io.BytesIO()
     with stc.open(buf, "wb", password="pw", ctx=mctx, chunk_size=CHUNK) as f:
+        written = 0
         for piece in pieces:
             assert f.write(piece) == len(piece)
+            written += len(piece)
+            assert f.tell() == written
     with stc.open(io.BytesIO(buf.getvalue()), password="pw", ctx=mctx) as r:
         assert r.read() == b"".join(pieces)
 

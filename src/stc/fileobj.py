@@ -315,6 +315,12 @@ class EncryptingWriter(io.BufferedIOBase):
             raise ValueError("I/O operation on closed file")
         return True
 
+    def tell(self) -> int:
+        """Plaintext bytes written so far."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        return self.bytes_written + self._n
+
     def write(self, b: Any) -> int:
         if self.closed:
             raise ValueError("write to closed file")
