@@ -413,3 +413,38 @@ def test_the_real_slots_position_is_uniform() -> None:
     expected = 30_000 / 5
     chi2 = sum((counts[i] - expected) ** 2 / expected for i in range(5))
     assert chi2 < 24.3, counts
+
+
+# ---- encodings: known answers and the exact errors ---------------------------------------------------
+
+@pytest.mark.parametrize(("seed", "encoded"), [
+    ("ab", "736162"), (b"ab", "626162"), (bytearray(b"\x00"), "6200"), (0, "6900"), (-1, "69ff"),
+    (255, "6900ff"), (2**15, "69008000"),
+])
+def test_seed_known_answers(seed: Any, encoded: str) -> None:
+    assert _encoding.encode_seed(seed).hex() == encoded
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: _encoding.encode_seed(True), "seed must be str, bytes or int, not bool"),
+    (lambda: _encoding.encode_seed(1.5), "seed must be str, bytes or int, not float"),
+    (lambda: _encoding.encode_seed("a\ud800"), "the seed is not valid text: it holds an unpaired surrogate at "
+                                               "position 1"),
+    (lambda: _encoding.encode_password(""), "password must not be empty"),
+    (lambda: _encoding.encode_password(b""), "password must not be empty"),
+    (lambda: _encoding.encode_password(3), "password must be str or bytes, not int"),
+    (lambda: _encoding.encode_password("\udc80x"), "the password is not valid text: it holds an unpaired "
+                                                   "surrogate at position 0"),
+    (lambda: _encoding.encode_context({"a": math.nan}), "NaN or infinity"),
+    (lambda: _encoding.encode_context({3: 1}), "context data keys must be str, not int"),
+    (lambda: _encoding.encode_context({1.5}), "got set"),
+])
+def test_encoding_errors_say_exactly_what(call: Any, message: str) -> None:
+    with pytest.raises(ParameterError) as info:
+        call()
+    assert message in str(info.value)
+    assert info.value.__suppress_context__ or info.value.__context__ is None  # no chained UnicodeEncodeError
+
+
+def test_passwords_are_nfc_normalised() -> None:
+    assert _encoding.encode_password("e\u0301") == _encoding.encode_password("\u00e9") == "\u00e9".encode()
