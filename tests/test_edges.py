@@ -178,6 +178,16 @@ def test_false_true_zero_one_and_none_are_all_different() -> None:
     assert len(set(forms)) == len(forms)
 
 
+@pytest.mark.parametrize("wrap", [lambda v: [v], lambda v: {"k": v}, lambda v: (v,)])
+def test_context_nesting_limit_at_its_edge_for_each_container(wrap: Any) -> None:
+    deepest: Any = 1
+    for _ in range(_encoding.MAX_CONTEXT_DEPTH):
+        deepest = wrap(deepest)
+    _encoding.encode_context(deepest)  # exactly MAX_CONTEXT_DEPTH containers
+    with pytest.raises(ParameterError, match="nested deeper"):
+        _encoding.encode_context(wrap(deepest))
+
+
 def test_context_nesting_limit_at_its_edge() -> None:
     deepest: Any = 1
     for _ in range(_encoding.MAX_CONTEXT_DEPTH):
@@ -435,14 +445,17 @@ def test_seed_known_answers(seed: Any, encoded: str) -> None:
     (lambda: _encoding.encode_password(3), "password must be str or bytes, not int"),
     (lambda: _encoding.encode_password("\udc80x"), "the password is not valid text: it holds an unpaired "
                                                    "surrogate at position 0"),
-    (lambda: _encoding.encode_context({"a": math.nan}), "NaN or infinity"),
+    (lambda: _encoding.encode_context({"a": math.nan}), "context data may not contain NaN or infinity"),
     (lambda: _encoding.encode_context({3: 1}), "context data keys must be str, not int"),
-    (lambda: _encoding.encode_context({1.5}), "got set"),
+    (lambda: _encoding.encode_context(["\ud800"]), "a context data string is not valid text: it holds an "
+                                                   "unpaired surrogate at position 0"),
+    (lambda: _encoding.encode_context({"k\ud800": 1}), "a context data key is not valid text: it holds an "
+                                                       "unpaired surrogate at position 1"),
 ])
 def test_encoding_errors_say_exactly_what(call: Any, message: str) -> None:
     with pytest.raises(ParameterError) as info:
         call()
-    assert message in str(info.value)
+    assert str(info.value) == message
     assert info.value.__suppress_context__ or info.value.__context__ is None  # no chained UnicodeEncodeError
 
 
