@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import stc
 from stc import _encoding, envelope, filestream, kdf
@@ -461,3 +463,78 @@ def test_encoding_errors_say_exactly_what(call: Any, message: str) -> None:
 
 def test_passwords_are_nfc_normalised() -> None:
     assert _encoding.encode_password("e\u0301") == _encoding.encode_password("\u00e9") == "\u00e9".encode()
+
+
+# ---- the replay window against a reference model ------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(64, 130), seqs=st.lists(st.integers(0, 600), max_size=120))
+def test_window_matches_a_set_model(size: int, seqs: list[int]) -> None:
+    """Accept a sequence number iff it was never accepted and is within ``size`` of the highest."""
+    window, seen, highest = Window(size), set(), -1
+    for seq in seqs:
+        expect_ok = seq not in seen and seq > highest - size
+        try:
+            window.check(seq)
+            ok = True
+        except ReplayError:
+            ok = False
+        assert ok == expect_ok, (seq, highest)
+        if ok:
+            window.commit(seq)
+            seen.add(seq)
+            highest = max(highest, seq)
+        assert window.highest == highest
+
+
+def test_a_new_window_accepts_zero_once() -> None:
+    w = Window(64)
+    assert (w.highest, w.bitmap, w.mask) == (-1, 0, (1 << 64) - 1)
+    w.check(0)
+    w.commit(0)
+    with pytest.raises(ReplayError):
+        w.check(0)
+
+
+def test_retired_senders_floor_and_readmit() -> None:
+    retired = p2p_replay.RetiredSenders()
+    assert retired.floor(b"a" * 8) == 0 and len(retired) == 0
+    retired.retire(b"a" * 8, 5)
+    retired.retire(b"b" * 8, 0)
+    assert retired.floor(b"a" * 8) == 6 and retired.floor(b"b" * 8) == 1 and len(retired) == 2
+    retired.readmit(b"a" * 8)
+    assert retired.floor(b"a" * 8) == 0 and retired.floor(b"b" * 8) == 1 and len(retired) == 1
+
+
+def test_stream_nonce_edges() -> None:
+    from stc._payload import MAX_CHUNK_INDEX, chunk_nonce
+
+    assert chunk_nonce(0, False).hex() == "00" * 12
+    assert chunk_nonce(258, True).hex() == "00" * 9 + "010201"
+    assert chunk_nonce(MAX_CHUNK_INDEX, True) == b"\xff" * 11 + b"\x01"
+    for bad in (MAX_CHUNK_INDEX + 1, -1):
+        with pytest.raises(OverflowError, match=r"^STREAM chunk counter exhausted$"):
+            chunk_nonce(bad, False)
+
+
+def test_kdf_messages_and_knob_edges() -> None:
+    assert kdf.ENCRYPT_FLOOR.describe() == "16 MiB and 2 passes"
+    assert kdf.V1_DECRYPT_FLOOR.describe() == "1 MiB and 1 pass with 4 lanes"
+    assert kdf.KdfFloor(2048, 1).describe() == "2 MiB and 1 pass"
+    assert kdf.KdfParams.from_knobs(512, 32) == kdf.KdfParams(512 * 512 * 4, 16)
+    assert kdf.KdfParams.from_knobs(16, 2) == kdf.KdfParams(1024, 1)
+    tail = " (lattice_size 64/128/256 = fast/balanced/paranoid, depth 4/6/8); got "
+    for knobs, message in (((513, 6), "lattice_size must be an integer in [16, 512]" + tail + "513"),
+                           ((15, 6), "lattice_size must be an integer in [16, 512]" + tail + "15"),
+                           ((128, 33), "depth must be an integer in [2, 32]" + tail + "33"),
+                           ((128, 1), "depth must be an integer in [2, 32]" + tail + "1")):
+        with pytest.raises(ParameterError) as info:
+            kdf.KdfParams.from_knobs(*knobs)
+        assert str(info.value) == message
+    for params, message in (((2048, 17, 1), "Argon2 passes 17 outside [1, 16]"),
+                            ((2048, 1, 17), "Argon2 lanes 17 outside [1, 16]"),
+                            ((8, 1, 2), "Argon2 memory 8 KiB outside [16, 1048576] KiB"),
+                            ((100, 1, 16), "Argon2 memory 100 KiB outside [128, 1048576] KiB")):
+        with pytest.raises(KDFLimitError) as err:
+            kdf.KdfParams(*params).check()
+        assert str(err.value) == message
