@@ -538,3 +538,44 @@ def test_kdf_messages_and_knob_edges() -> None:
         with pytest.raises(KDFLimitError) as err:
             kdf.KdfParams(*params).check()
         assert str(err.value) == message
+
+
+def test_frame_header_errors_and_wire_cache() -> None:
+    sid = b"\x01" * 8
+    for kwargs, message in (({"flags": 2}, "flags must be 0x0000 (single chunk) or 0x0001 (multi-chunk)"),
+                            ({"sender_id": b"short"}, "sender_id must be 8 bytes"),
+                            ({"sender_id": "x" * 8}, "sender_id must be 8 bytes"),
+                            ({"epoch": -1}, "epoch must fit 16 bits and sequence 32 bits"),
+                            ({"sequence": 2**32}, "epoch must fit 16 bits and sequence 32 bits"),
+                            ({"version": 3}, "version must be one of (1, 2)")):
+        with pytest.raises(ParameterError) as info:
+            frame.ChunkHeader(**{"flags": 0, "sender_id": sid, "epoch": 0, "sequence": 0, **kwargs})
+        assert str(info.value) == message
+    header = frame.ChunkHeader(1, sid, 0x0102, 0x03040506)
+    wire = header.to_bytes()
+    assert wire.hex() == "0201" + "01" * 8 + "0102" + "03040506"
+    assert header.to_bytes() is wire and "_wire" in header.__dict__  # computed once
+    raw = bytearray(wire)
+    parsed = frame.ChunkHeader.from_bytes(raw)
+    assert parsed == header and type(parsed.to_bytes()) is bytes and parsed.to_bytes() == wire
+    raw[0] = 0  # the parsed header kept its own copy of the bytes
+    assert parsed.to_bytes() == wire
+    for data, message in ((wire[:15], "a frame header is exactly 16 bytes"),
+                          (b"\x03" + wire[1:], "unsupported frame header version 3"),
+                          (wire[:1] + b"\x02" + wire[2:], "unknown frame flags 0x02")):
+        with pytest.raises(FormatError) as err:
+            frame.ChunkHeader.from_bytes(data)
+        assert str(err.value) == message
+
+
+def test_stream_metadata_extremes_and_messages() -> None:
+    top = frame.StreamParameters(stc.Suite.AES_256_GCM, False, frame.MAX_SUBCHUNK, frame.MAX_WINDOW, 1, 1)
+    assert top.to_bytes().hex() == "010100ffffffffff01"
+    assert frame.StreamParameters.from_bytes(top.to_bytes()) == top
+    for data, message in ((b"\x02" * 8, "stream metadata is exactly 9 bytes"),
+                          (b"\x03" + top.to_bytes()[1:], "unsupported stream metadata version 3"),
+                          (top.to_bytes()[:2] + b"\x02" + top.to_bytes()[3:], "unknown stream flags 0x02"),
+                          (top.to_bytes()[:8] + b"\x00", "stream metadata holds an out-of-range parameter")):
+        with pytest.raises(FormatError) as err:
+            frame.StreamParameters.from_bytes(data)
+        assert str(err.value) == message
