@@ -579,3 +579,19 @@ def test_stream_metadata_extremes_and_messages() -> None:
         with pytest.raises(FormatError) as err:
             frame.StreamParameters.from_bytes(data)
         assert str(err.value) == message
+
+
+def test_hkdf_length_edges() -> None:
+    assert len(kdf.hkdf(b"k" * 32, b"x", length=1)) == 1
+    assert len(kdf.hkdf(b"k" * 32, b"x", length=kdf.HKDF_MAX)) == kdf.HKDF_MAX
+    for bad in (0, kdf.HKDF_MAX + 1):
+        with pytest.raises(ParameterError) as info:
+            kdf.hkdf(b"k" * 32, b"x", length=bad)
+        assert str(info.value) == f"derived key length must be in [1, {kdf.HKDF_MAX}] bytes; got {bad}"
+
+
+def test_unsupported_context_type_message() -> None:
+    with pytest.raises(ParameterError) as info:
+        _encoding.encode_context({1.5})
+    assert str(info.value) == ("context data may hold None, bool, int, float, str, bytes, list, tuple and dict "
+                               "with str keys; got set")
