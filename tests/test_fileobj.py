@@ -160,6 +160,13 @@ def test_a_pipe_reads_through_a_real_subprocess(tmp_path: Path, mctx: stc.STCCon
     proc.wait()
 
 
+def test_a_huge_read_size_allocates_only_what_is_left(files: Any, mctx: stc.STCContext) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    with stc.open(io.BytesIO(sealed), password="pw", ctx=mctx) as f:
+        f.seek(100)
+        assert f.read(1 << 50) == data[100:]
+
+
 def test_the_cache_is_bounded(mctx: stc.STCContext) -> None:
     data = os.urandom(10 * CHUNK)
     f = stc.open(io.BytesIO(_encrypt(mctx, data)), password="pw", ctx=mctx)

@@ -153,6 +153,8 @@ class DecryptingReader(io.BufferedIOBase):
                     parts += chunk
                 return parts
             size = max(0, self._size - self._pos)
+        elif self._size is not None:
+            size = min(size, max(0, self._size - self._pos))  # never allocate past the end
         buf = bytearray(size)
         got = self.readinto(buf)
         del buf[got:]

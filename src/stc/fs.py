@@ -149,7 +149,6 @@ class STCFileSystem(ChainedFileSystem, metaclass=_SecretOptions):  # type: ignor
         return entry
 
 
-
 def _delegate(name: str) -> Any:
     def method(self: STCFileSystem, *args: Any, **kwargs: Any) -> Any:
         return getattr(self.fs, name)(*args, **kwargs)
