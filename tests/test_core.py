@@ -28,13 +28,13 @@ json_values = st.recursive(
 
 @fast
 @given(data=st.one_of(st.binary(max_size=2048), st.text(max_size=512)), context=json_values,
-       decoys=st.booleans())
+       decoys=st.sampled_from([True, False, None]))
 def test_round_trip_returns_same_type(ctx: stc.STCContext, data: "str | bytes", context: object,
-                                      decoys: bool) -> None:
+                                      decoys: "bool | None") -> None:
     ciphertext, meta = ctx.encrypt(data, "pw", context_data=context, use_decoys=decoys)
     out = ctx.decrypt(ciphertext, meta, "pw", context_data=context)
     assert out == data and type(out) is type(data)
-    assert meta.slot_count == (4 if decoys else 1) and meta.version == 2
+    assert meta.slot_count == (4 if decoys else 1) and meta.version == (2 if decoys else 3)
 
 
 def test_large_message(ctx: stc.STCContext) -> None:
@@ -45,13 +45,18 @@ def test_large_message(ctx: stc.STCContext) -> None:
 
 
 def test_ciphertexts_unique_and_sizes(ctx: stc.STCContext) -> None:
-    c1, m1 = ctx.encrypt("same", "pw")
-    c2, m2 = ctx.encrypt("same", "pw")
+    c1, m1 = ctx.encrypt("same", "pw", use_decoys=True)
+    c2, m2 = ctx.encrypt("same", "pw", use_decoys=True)
     assert c1 != c2 and m1.nonce != m2.nonce
-    _, small = ctx.encrypt("x", "pw", use_decoys=False)
+    _, small = ctx.encrypt("x", "pw", use_decoys=False, format_version=2)
     # Version 2: core 31, layout 1, Argon2 22, count 1, one passphrase slot 65, MAC 32 (docs/format.md §6).
     assert small.size == 152
     assert m1.size == 152 + 3 * 65
+    # Version 3 (one password): 89 bytes; messages of one session differ in their counter and ciphertext.
+    c3, m3 = ctx.encrypt("same", "pw")
+    c4, m4 = ctx.encrypt("same", "pw")
+    assert m3.size == m4.size == 89 and m4.counter == m3.counter + 1 and m3.session_id == m4.session_id
+    assert c3 != c4
 
 
 def test_wrong_password_and_seed(ctx: stc.STCContext) -> None:
@@ -152,7 +157,7 @@ def test_mutated_metadata_parses_or_raises_format_error(pos: int, xor: int, cut:
 
 
 _SHARED = stc.STCContext("fuzz", **CHEAP)
-_SHARED_META = _SHARED.encrypt(b"x", "pw")[1]
+_SHARED_META = _SHARED.encrypt(b"x", "pw", use_decoys=True)[1]
 
 
 def test_metadata_pickle_and_bytes_round_trip(ctx: stc.STCContext) -> None:

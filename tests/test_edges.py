@@ -26,6 +26,7 @@ from stc.errors import (
     TruncatedError,
 )
 from stc.format_v2 import HeaderV2
+from stc.format_v3 import HeaderV3
 from stc.p2p import StreamingContext, frame, keys
 from stc.p2p import replay as p2p_replay
 from stc.p2p.replay import Window
@@ -228,24 +229,42 @@ def test_kdf_extremes_accepted_one_past_refused() -> None:
             kdf.KdfParams(memory, passes, lanes).check()
 
 
-def test_a_header_with_16_lanes_and_32_kib_is_refused_with_our_error() -> None:
+@pytest.mark.parametrize(("version", "memory_at", "lanes_at"), [(2, 33, 37), (3, 12, 16)])
+def test_a_header_with_16_lanes_and_32_kib_is_refused_with_our_error(version: int, memory_at: int,
+                                                                     lanes_at: int) -> None:
     ctx = stc.STCContext("s", **CHEAP)
-    raw = bytearray(ctx.encrypt_blob(b"x", "pw", use_decoys=False))
-    # format.md §6: core (31 bytes), layout byte, then u8 passes, u32 memory KiB, u8 lanes, salt
-    raw[33:37] = (32).to_bytes(4, "big")
-    raw[37] = 16
+    raw = bytearray(ctx.encrypt_blob(b"x", "pw", format_version=version))
+    # format.md §6: core (31 bytes), layout byte, then u8 passes, u32 memory KiB, u8 lanes, salt;
+    # §6a: 11 bytes, then the same KDF part
+    raw[memory_at : memory_at + 4] = (32).to_bytes(4, "big")
+    raw[lanes_at] = 16
     with pytest.raises(KDFLimitError, match="memory"):
         ctx.decrypt_blob(bytes(raw), "pw")
 
 
 def test_header_epoch_bound() -> None:
     ctx = stc.STCContext("s", **CHEAP)
-    _, header = ctx.encrypt(b"x", "pw")
+    _, header = ctx.encrypt(b"x", "pw", format_version=2)
     fields = {f: getattr(header, f) for f in ("suite", "nonce", "stanzas", "kdf", "kdf_salt", "mac", "dir_salt",
                                               "directory", "text", "context_bound", "chunk_size", "is_file")}
     HeaderV2(epoch=2**32 - 1, **fields)
     with pytest.raises(FormatError):
         HeaderV2(epoch=2**32, **fields)
+
+
+def test_v3_header_field_bounds() -> None:
+    ctx = stc.STCContext("s", **CHEAP)
+    _, header = ctx.encrypt(b"x", "pw")
+    assert isinstance(header, HeaderV3)
+    fields = {f: getattr(header, f) for f in ("suite", "epoch", "kdf", "kdf_salt", "session_id", "counter",
+                                              "commitment", "text", "context_bound")}
+    for name, ok, bad in (("epoch", 2**32 - 1, 2**32), ("epoch", 0, -1), ("counter", 2**64 - 1, 2**64),
+                          ("counter", 0, -1), ("kdf_salt", bytes(16), bytes(15)),
+                          ("session_id", bytes(16), bytes(17)), ("commitment", bytes(32), bytes(31))):
+        made = HeaderV3(**{**fields, name: ok})
+        assert HeaderV3.from_bytes(made.to_bytes()) == made
+        with pytest.raises(FormatError):
+            HeaderV3(**{**fields, name: bad})
 
 
 # ---- files: failure injection and exact ranges ------------------------------------------------------
@@ -399,7 +418,7 @@ def test_encrypt_blob_passes_every_keyword_on(ctx: stc.STCContext) -> None:
         ctx.decrypt_blob(blob, "a", context_data={"k": 2})
     header, _ = stc.headers.parse_header(blob)
     assert len(header.stanzas) == 2  # no decoys, two passwords
-    with_decoys, _ = stc.headers.parse_header(ctx.encrypt_blob("data", "a"))
+    with_decoys, _ = stc.headers.parse_header(ctx.encrypt_blob("data", "a", use_decoys=True))
     assert len(with_decoys.stanzas) == envelope.DECOYS
 
 

@@ -324,14 +324,15 @@ def test_crafted_cheap_v1_headers_are_refused_before_argon2(memory: int, passes:
         stc.decrypt_blob(blob, _V1_TEXT["password"], seed=_V1_TEXT["seed"])
 
 
+@pytest.mark.parametrize("version", [2, 3])
 @pytest.mark.parametrize(("memory", "passes"), [(32, 1), (16384, 1), (16383, 2), (1024, 1)])
-def test_crafted_cheap_v2_headers_are_refused_before_argon2(memory: int, passes: int,
+def test_crafted_cheap_v2_headers_are_refused_before_argon2(memory: int, passes: int, version: int,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     weak = stc.STCContext("s", **CHEAP)
     weak._kdf = kdf.KdfParams(memory, passes, 4)  # what a crafted header would ask
-    blob = weak.encrypt_blob(b"secret", "pw")
+    blob = weak.encrypt_blob(b"secret", "pw", format_version=version)
     monkeypatch.setattr(kdf, "argon2id", lambda *a: pytest.fail("Argon2id ran"))
-    with pytest.raises(stc.KDFLimitError, match="below the minimum of 16 MiB and 2 passes for version 2"):
+    with pytest.raises(stc.KDFLimitError, match=f"below the minimum of 16 MiB and 2 passes for version {version}"):
         stc.decrypt_blob(blob, "pw", seed="s")
 
 

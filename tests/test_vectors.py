@@ -18,6 +18,7 @@ from generate import (
     build_frames,
     build_frames_v2,
     build_messages,
+    build_messages_v3,
 )
 
 import stc
@@ -26,6 +27,7 @@ HERE = Path(__file__).resolve().parent / "vectors"
 MESSAGES = json.loads((HERE / "messages.json").read_text())  # version 1, frozen
 FILES = json.loads((HERE / "files.json").read_text())  # version 1, frozen
 MESSAGES_V2 = json.loads((HERE / "messages_v2.json").read_text())["vectors"]
+MESSAGES_V3 = json.loads((HERE / "messages_v3.json").read_text())["vectors"]
 FILES_V2 = json.loads((HERE / "files_v2.json").read_text())
 ARMOR = json.loads((HERE / "armor.json").read_text())
 FRAMES = json.loads((HERE / "frames.json").read_text())
@@ -39,6 +41,7 @@ def _value(v: Any) -> Any:
 def test_vectors_are_what_the_code_writes() -> None:
     # A format change shows up as a vector diff: regenerate and review.
     assert build_messages() == MESSAGES_V2
+    assert build_messages_v3() == MESSAGES_V3
     assert build_files() == FILES_V2["vectors"]
     assert build_armor() == ARMOR["vectors"]
     assert build_frames() == FRAMES["vectors"]
@@ -52,9 +55,34 @@ def test_version_1_vectors_are_frozen() -> None:
 
 
 def test_vector_names_cover_outcomes() -> None:
-    names = [v["name"] for v in MESSAGES + FILES["vectors"] + FRAMES["vectors"] + MESSAGES_V2 + FILES_V2["vectors"]]
+    names = [v["name"] for v in MESSAGES + FILES["vectors"] + FRAMES["vectors"] + MESSAGES_V2 + MESSAGES_V3
+             + FILES_V2["vectors"]]
     assert sum(n.startswith("fail_") for n in names) >= 8
     assert all(n.startswith(("good_", "fail_")) for n in names)
+
+
+@pytest.mark.parametrize("vec", MESSAGES_V3, ids=[v["name"] for v in MESSAGES_V3])
+def test_message_vector_v3(vec: dict[str, Any]) -> None:
+    ctx = stc.STCContext(_value(vec["seed"]))
+    metadata, ciphertext = bytes.fromhex(vec["metadata"]), bytes.fromhex(vec["ciphertext"])
+    call = lambda: ctx.decrypt(ciphertext, metadata, vec["password"], identities=vec["identities"],  # noqa: E731
+                               context_data=vec["context"])
+    if vec["expect"] == "ok":
+        assert stc.headers.header_from_bytes(metadata).version == 3
+        assert call() == _value(vec["plaintext"])
+        assert call() == _value(vec["plaintext"])  # again, from the reader's session cache
+        assert ctx.decrypt_blob(metadata + ciphertext, vec["password"], context_data=vec["context"]) \
+            == _value(vec["plaintext"])
+    else:
+        with pytest.raises(getattr(stc.errors, vec["expect"])):
+            call()
+        good = next(v for v in MESSAGES_V3 if v["name"] == "good_bytes_context")
+        if vec["expect"] in ("WrongPasswordError", "IntegrityError") and vec["seed"] == good["seed"]:
+            # the same refusal once the reader has the genuine session's keys cached
+            ctx.decrypt(bytes.fromhex(good["ciphertext"]), bytes.fromhex(good["metadata"]), good["password"],
+                        context_data=good["context"])
+            with pytest.raises(getattr(stc.errors, vec["expect"])):
+                call()
 
 
 @pytest.mark.parametrize("vec", MESSAGES_V2, ids=[v["name"] for v in MESSAGES_V2])

@@ -27,10 +27,11 @@ from .errors import (
     WrongPasswordError,
 )
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 _LAZY = {
-    "STCContext": "context", "decrypting_context": "context", "HeaderV2": "format_v2", "KeyExchange": "handshake",
+    "STCContext": "context", "decrypting_context": "context", "HeaderV2": "format_v2", "HeaderV3": "format_v3",
+    "KeyExchange": "handshake",
     "Header": "headers", "Metadata": "metadata", "ChunkHeader": "p2p", "StreamingContext": "p2p",
     "Identity": "recipients", "Recipient": "recipients", "generate_identity": "recipients",
     "load_identities": "recipients", "parse_identity": "recipients", "parse_recipient": "recipients",
@@ -69,6 +70,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
     )
     from .context import STCContext, decrypting_context
     from .format_v2 import HeaderV2
+    from .format_v3 import HeaderV3
     from .handshake import KeyExchange
     from .headers import Header
     from .metadata import Metadata
@@ -96,6 +98,7 @@ __all__ = [
     "FormatError",
     "Header",
     "HeaderV2",
+    "HeaderV3",
     "Identity",
     "IntegrityError",
     "KDFLimitError",

@@ -12,7 +12,8 @@ from .errors import ParameterError
 from .fileobj import DecryptingReader, EncryptingWriter
 from .filestream import DEFAULT_CHUNK
 from .format_v2 import HeaderV2
-from .headers import Header
+from .format_v3 import HeaderV3
+from .headers import Header, MessageHeader
 from .recipients import Identity, Recipient
 
 
@@ -23,18 +24,21 @@ def encrypt(
     recipients: Iterable["Recipient | str"] = (),
     seed: Seed = DEFAULT_SEED,
     context_data: ContextData = None,
-    use_decoys: bool = True,
+    use_decoys: "bool | None" = None,
     lattice_size: int = 128,
     depth: int = 6,
-) -> tuple[bytes, HeaderV2]:
-    """Quick start: encrypt with a one-off context; returns ``(ciphertext, metadata)``."""
+    format_version: "int | None" = None,
+) -> "tuple[bytes, HeaderV2 | HeaderV3]":
+    """Quick start: encrypt with a one-off context; returns ``(ciphertext, metadata)``
+    (keywords as :meth:`STCContext.encrypt`)."""
     ctx = STCContext(seed, lattice_size=lattice_size, depth=depth)
-    return ctx.encrypt(data, password, recipients=recipients, context_data=context_data, use_decoys=use_decoys)
+    return ctx.encrypt(data, password, recipients=recipients, context_data=context_data, use_decoys=use_decoys,
+                       format_version=format_version)
 
 
 def decrypt(
     ciphertext: bytes,
-    metadata: "Header | bytes",
+    metadata: "MessageHeader | bytes",
     password: "Password | None" = None,
     *,
     identities: Iterable["Identity | str"] = (),

@@ -24,17 +24,18 @@ from ._payload import chunk_nonce
 from .errors import FormatError, IntegrityError, ParameterError, StateError
 from .filestream import Progress, check_chunk_size, decrypt_file, decrypt_range, encrypt_file
 from .format_v2 import HeaderV2
-from .headers import Header, as_header, parse_header
-from .keyslots import KeySlots
+from .format_v3 import HeaderV3
+from .headers import Header, MessageHeader, as_header, parse_header
 from .outputs import PathOrFile
 from .recipients import Identity, Recipient, parse_identity, parse_recipients
 from .rekeyfile import finish_interrupted, rewrite_header
+from .sessions import SessionMessages
 from .suite import TAG_SIZE, Suite
 
 RandomSource = Callable[[int], bytes]
 
 
-class STCContext(KeySlots):
+class STCContext(SessionMessages):
     """A seed-bound encryption context; create once and reuse (it caches password keys).
 
     ``seed`` is an application secret mixed into every key: the same password under
@@ -74,12 +75,14 @@ class STCContext(KeySlots):
         self._cache: OrderedDict[bytes, bytes] = OrderedDict()
         self._cache_secret = secrets.token_bytes(32)
         self._lock = threading.Lock()
+        self._init_sessions()
         self.hash_count = 0
         self._min_quality: "float | None" = None
         _forksafe.register(self)
 
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
+        self._forget_sessions()
 
     def __reduce__(self) -> "str | tuple[Any, ...]":
         raise ParameterError(
@@ -127,24 +130,44 @@ class STCContext(KeySlots):
         *,
         recipients: Iterable["Recipient | str"] = (),
         context_data: ContextData = None,
-        use_decoys: bool = True,
+        use_decoys: "bool | None" = None,
         additional_passwords: Sequence[Password] = (),
-    ) -> tuple[bytes, HeaderV2]:
+        format_version: "int | None" = None,
+    ) -> "tuple[bytes, HeaderV2 | HeaderV3]":
         """Encrypt ``data``; return ``(ciphertext, metadata)``, both needed to decrypt.
 
         Any of ``password``, ``additional_passwords`` (4 passwords at most) and the
         ``recipients`` (public keys, see :func:`stc.generate_identity`) opens the message.
         The same ``context_data`` (JSON-like; see docs/format.md) must be given to decrypt.
+
+        A message to one password and nothing else is written in version 3: sealed under a
+        session key this context derives once, so a reused context pays no key derivation per
+        message.  Several passwords or recipients, ``use_decoys=True`` (pad the key slots with
+        decoys, hiding how many passwords open it) or ``format_version=2`` (for readers older
+        than release 0.4) write version 2.
         """
         if isinstance(data, str):
             text, payload = True, _encoding.utf8(data, "the data")
+        elif type(data) is bytes:
+            text, payload = False, data
         elif isinstance(data, (bytes, bytearray, memoryview)):
             text, payload = False, bytes(data)
         else:
             raise ParameterError(f"data must be str or bytes, not {type(data).__name__}")
+        if isinstance(recipients, (str, Recipient)):
+            recipients = [recipients]
+        recipients = list(recipients)
+        single = password is not None and not additional_passwords and not recipients and use_decoys is not True
+        if format_version not in (None, 2, 3):
+            raise ParameterError(f"format_version must be 2 or 3 (or None to choose); got {format_version!r}")
+        if format_version == 3 and not single:
+            raise ParameterError("format_version=3 holds one password only: no recipients, additional passwords "
+                                 "or decoys")
+        if single and format_version != 2:
+            return self._seal_v3(payload, password, context_data, text)
         passwords = [*([] if password is None else [password]), *additional_passwords]
         header, aead, encoded_context = self._new_header(
-            passwords, recipients, context_data=context_data, use_decoys=use_decoys, text=text
+            passwords, recipients, context_data=context_data, use_decoys=use_decoys is not False, text=text
         )
         ciphertext = aead.encrypt(chunk_nonce(0, True), payload, encoded_context)
         self.cel.record(len(payload))
@@ -153,7 +176,7 @@ class STCContext(KeySlots):
     def decrypt(
         self,
         ciphertext: bytes,
-        metadata: "Header | bytes",
+        metadata: "MessageHeader | bytes",
         password: "Password | None" = None,
         *,
         identities: "Iterable[Identity | str]" = (),
@@ -170,16 +193,20 @@ class STCContext(KeySlots):
             raise FormatError("this is a file header; use decrypt_stream")
         if not isinstance(ciphertext, (bytes, bytearray, memoryview)):
             raise FormatError(f"ciphertext must be bytes, not {type(ciphertext).__name__}")
-        if len(ciphertext) < TAG_SIZE:
-            raise IntegrityError(f"ciphertext is {len(ciphertext)} bytes, shorter than its tag")
-        _, aead = self._open(meta, password, identities, context_data)
-        try:
-            payload = aead.decrypt(chunk_nonce(0, True), bytes(ciphertext), _encoding.encode_context(context_data))
-        except InvalidTag:
-            raise IntegrityError(
-                "the key is right but the data did not authenticate: "
-                "wrong context data, or the ciphertext or metadata was modified"
-            ) from None
+        if isinstance(meta, HeaderV3):
+            ids = identities if not isinstance(identities, (str, Identity)) else [identities]
+            payload = self._open_v3(meta, ciphertext, password, bool(list(ids)), context_data)
+        else:
+            if len(ciphertext) < TAG_SIZE:
+                raise IntegrityError(f"ciphertext is {len(ciphertext)} bytes, shorter than its tag")
+            _, aead = self._open(meta, password, identities, context_data)
+            try:
+                payload = aead.decrypt(chunk_nonce(0, True), bytes(ciphertext), _encoding.encode_context(context_data))
+            except InvalidTag:
+                raise IntegrityError(
+                    "the key is right but the data did not authenticate: "
+                    "wrong context data, or the ciphertext or metadata was modified"
+                ) from None
         if meta.text:
             try:
                 return payload.decode("utf-8")

@@ -1,5 +1,6 @@
-"""Any header STC reads: version 1 (:class:`~stc.metadata.Metadata`) or version 2
-(:class:`~stc.format_v2.HeaderV2`), told apart by the version byte after the magic."""
+"""Any header STC reads: version 1 (:class:`~stc.metadata.Metadata`), version 2
+(:class:`~stc.format_v2.HeaderV2`) or, for messages only, version 3
+(:class:`~stc.format_v3.HeaderV3`), told apart by the version byte after the magic."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from typing import Any, Union
 
 from .errors import FormatError
 from .format_v2 import HeaderV2
+from .format_v3 import HeaderV3
 from .metadata import FIXED_SIZE, SLOT_SIZE, Metadata
 
+#: A header a file can have (versions 1 and 2).
 Header = Union[Metadata, HeaderV2]
+#: A header a message can have (versions 1, 2 and 3).
+MessageHeader = Union[Metadata, HeaderV2, HeaderV3]
 _MAGICS = (b"STCM", b"STCF")
 
 
@@ -18,21 +23,24 @@ def _version(prefix: bytes) -> int:
         raise FormatError(f"{len(prefix)} bytes are too few for an STC header")
     if prefix[:4] not in _MAGICS:
         raise FormatError("not STC data (bad magic)")
-    if prefix[4] not in (1, 2):
-        raise FormatError(f"unsupported format version {prefix[4]}; this release reads versions 1 and 2")
+    if prefix[4] not in (1, 2, 3):
+        raise FormatError(f"unsupported format version {prefix[4]}; this release reads versions 1 to 3")
     return prefix[4]
 
 
-def parse_header(data: "bytes | bytearray | memoryview") -> tuple[Header, int]:
+def parse_header(data: "bytes | bytearray | memoryview") -> tuple[MessageHeader, int]:
     """Parse the header at the start of ``data``; return it and its length in bytes."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FormatError(f"a header is bytes, not {type(data).__name__}")
-    if _version(bytes(data[:5])) == 1:
+    version = _version(bytes(data[:5]))
+    if version == 1:
         return Metadata.parse_prefix(data)
+    if version == 3:
+        return HeaderV3.parse_prefix(data)
     return HeaderV2.parse_prefix(data)
 
 
-def header_from_bytes(data: "bytes | bytearray | memoryview") -> Header:
+def header_from_bytes(data: "bytes | bytearray | memoryview") -> MessageHeader:
     """Parse exactly one header (trailing bytes are an error)."""
     header, used = parse_header(data)
     if used != len(data):
@@ -40,9 +48,17 @@ def header_from_bytes(data: "bytes | bytearray | memoryview") -> Header:
     return header
 
 
-def as_header(value: "Header | bytes | bytearray | memoryview") -> Header:
+def as_header(value: "MessageHeader | bytes | bytearray | memoryview") -> MessageHeader:
     """A header object from an object or its bytes."""
-    return value if isinstance(value, (Metadata, HeaderV2)) else header_from_bytes(value)
+    return value if isinstance(value, (Metadata, HeaderV2, HeaderV3)) else header_from_bytes(value)
+
+
+def as_file_header(value: "MessageHeader | bytes | bytearray | memoryview") -> Header:
+    """A header of a file (version 1 or 2) from an object or its bytes."""
+    header = as_header(value)
+    if isinstance(header, HeaderV3):
+        raise FormatError("this is a message header (version 3); files have version 1 or 2")
+    return header
 
 
 def read_header(read_exactly: Any) -> Header:
@@ -57,7 +73,10 @@ def read_header(read_exactly: Any) -> Header:
         return got
 
     start = take(5)
-    if _version(start) == 1:
+    version = _version(start)
+    if version == 3:
+        raise FormatError("this is a message header (version 3); files have version 1 or 2")
+    if version == 1:
         fixed = start + take(FIXED_SIZE - 5)
         return Metadata.from_bytes(fixed + take(fixed[FIXED_SIZE - 1] * SLOT_SIZE))
     unread = [start]  # HeaderV2.read asks for its 31-byte core first, so these 5 bytes lead it

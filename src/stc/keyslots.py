@@ -7,7 +7,7 @@ state (``cel``, ``_kdf``, ``_kdf_salt``, ``_rand``, ``_cache``, ``_lock``, ``_we
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -18,7 +18,7 @@ from ._payload import payload_key
 from .errors import ContextMismatchError, KDFLimitError, NoMatchingIdentityError, ParameterError, WrongPasswordError
 from .filestream import Opener
 from .format_v2 import MAX_PASSPHRASE_STANZAS, HeaderV2
-from .headers import Header
+from .headers import Header, MessageHeader
 from .metadata import Metadata
 from .recipients import Identity, Recipient, parse_identity, parse_recipients
 from .slots import open_slots, slot_kek
@@ -27,7 +27,7 @@ from .suite import AEAD, Suite
 _CACHE_ENTRIES = 32
 
 
-def check_context_flag(meta: Header, context_data: ContextData) -> None:
+def check_context_flag(meta: MessageHeader, context_data: ContextData) -> None:
     """Refuse early, with a precise message, when context data is missing or unexpected."""
     if meta.context_bound and context_data is None:
         raise ContextMismatchError("this data was encrypted with context data; pass the same context_data")
@@ -52,13 +52,17 @@ class KeySlots:
         """Refuse to encrypt below a minimum entropy health (see STCContext)."""
 
     # ---- password keys -------------------------------------------------------------
+    def _password_tag(self, password: bytes, salt: bytes, params: kdf.KdfParams) -> bytes:
+        """A per-context name for (password, salt, cost): keyed BLAKE2b (RFC 7693) under a random
+        key, so no fast hash of the password is kept; in memory only (about 3x cheaper than HMAC)."""
+        return hashlib.blake2b(
+            b"%d.%d.%d." % (params.memory_kib, params.passes, params.lanes) + salt + password,
+            key=self._cache_secret, digest_size=32,
+        ).digest()
+
     def _password_key(self, password: bytes, salt: bytes, params: kdf.KdfParams) -> bytes:
         """Argon2id, memoised per (password, salt, cost) under a per-context random key."""
-        tag = hmac.new(
-            self._cache_secret,
-            b"%d.%d.%d." % (params.memory_kib, params.passes, params.lanes) + salt + password,
-            "sha256",
-        ).digest()
+        tag = self._password_tag(password, salt, params)
         with self._lock:
             key = self._cache.get(tag)
             if key is not None:
@@ -108,7 +112,7 @@ class KeySlots:
         aead = header.suite.aead(envelope.payload_key(file_key, header, encoded_context))
         return header, aead, encoded_context
 
-    def _check_cost(self, header: Header) -> None:
+    def _check_cost(self, header: MessageHeader) -> None:
         """Refuse a header whose Argon2id cost is below its version's floor (before Argon2id runs)."""
         cost = header.kdf
         if self._weak_ok or cost is None:

@@ -22,7 +22,7 @@ from ._payload import chunk_nonce
 from .context import STCContext, decrypting_context
 from .errors import FormatError, IntegrityError, ParameterError, WrongPasswordError
 from .filestream import Progress, decrypt_file
-from .headers import Header, as_header, parse_header
+from .headers import Header, as_file_header, parse_header
 from .outputs import PathOrFile
 from .recipients import Identity
 from .suite import TAG_SIZE
@@ -70,13 +70,14 @@ def validate_chunk_fast(
         )
     started = time.perf_counter()
     data = bytes(chunk)
-    if metadata is not None:
-        metadata = as_header(metadata)
+    given = None if metadata is None else as_file_header(metadata)
     if data[:4] == b"STCF":
-        header, used = parse_header(data)
-        if metadata is not None and metadata.to_bytes() != header.to_bytes():
+        parsed, used = parse_header(data)
+        header = as_file_header(parsed)
+        if given is not None and given.to_bytes() != header.to_bytes():
             raise FormatError("the metadata given does not match the chunk's header")
-        metadata, data = header, data[used:]
+        given, data = header, data[used:]
+    metadata = given
     if metadata is None:
         raise ParameterError("metadata is required when the chunk does not start with the file header")
     if not metadata.is_file:

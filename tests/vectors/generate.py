@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
 import stc  # noqa: E402
+from stc.format_v3 import FLAG_CONTEXT, FLAG_TEXT  # noqa: E402
 
 # Argon2id 1 MiB, 1 pass: vectors, not security (release 0.1 could write this cost; it still decrypts)
 CHEAP = {"lattice_size": 16, "depth": 2, "insecure_allow_weak_kdf": True}
@@ -120,7 +121,7 @@ def build_messages() -> list[dict[str, Any]]:
         recipients = [ids[r].recipient for r in spec.get("recipients", [])]
         ciphertext, meta = ctx.encrypt(
             spec["plaintext"], spec["password"], recipients=recipients, context_data=spec["context"],
-            use_decoys=spec.get("use_decoys", True),
+            use_decoys=spec.get("use_decoys", True), format_version=2,
         )
         out.append({
             "name": spec["name"], "seed": _encode_text(spec["seed"]), "password": spec["password"],
@@ -177,6 +178,84 @@ def build_messages() -> list[dict[str, Any]]:
                 "identities": [], "password": "pw"})
     out.append({**base, "name": "fail_identity_for_passphrase_only", "expect": "NoMatchingIdentityError",
                 "identities": [test_identities()["x25519"].to_string()], "password": None})
+    return out
+
+
+MESSAGES_V3: list[dict[str, Any]] = [
+    {"name": "good_text", "seed": "my-seed", "password": "pw", "plaintext": "Same message", "context": None},
+    {"name": "good_bytes_context", "seed": "app-seed", "password": "pw", "plaintext": b"\x00\x01binary",
+     "context": {"user": "alice", "role": "admin", "n": 3, "tags": ["a", "b"], "ok": True}},
+    {"name": "good_empty", "seed": "s", "password": "pw", "plaintext": b"", "context": None},
+    {"name": "good_chacha20", "seed": b"\x00" * 32, "password": "pässwörd", "plaintext": "héllo",
+     "context": "session-1", "suite": "chacha20-poly1305"},
+    {"name": "good_int_seed_epoch3", "seed": 12345, "password": "pw", "plaintext": b"epoch three",
+     "context": None, "epoch": 3},
+    {"name": "good_third_message_of_session", "seed": "s", "password": "pw", "plaintext": b"counter 2",
+     "context": None, "skip": 2},
+]
+
+
+def build_messages_v3() -> list[dict[str, Any]]:
+    """Version-3 messages (messages_v3.json): one password, a session key and a counter."""
+    out: list[dict[str, Any]] = []
+    for spec in MESSAGES_V3:
+        ctx = deterministic_context("v3 " + spec["name"], spec["seed"], suite=spec.get("suite", "aes-256-gcm"),
+                                    **FLOOR)
+        for _ in range(spec.get("epoch", 0)):
+            ctx.cel.update()
+        for _ in range(spec.get("skip", 0)):
+            ctx.encrypt(b"earlier", spec["password"])
+        ciphertext, meta = ctx.encrypt(spec["plaintext"], spec["password"], context_data=spec["context"])
+        assert meta.version == 3
+        out.append({
+            "name": spec["name"], "seed": _encode_text(spec["seed"]), "password": spec["password"], "identities": [],
+            "context": spec["context"], "plaintext": _encode_text(spec["plaintext"]),
+            "suite": spec.get("suite", "aes-256-gcm"), "epoch": spec.get("epoch", 0),
+            "metadata": meta.to_bytes().hex(), "ciphertext": ciphertext.hex(), "expect": "ok",
+        })
+    base = out[1]
+    md, ct = bytes.fromhex(base["metadata"]), bytes.fromhex(base["ciphertext"])
+
+    def fail(name: str, expect: str, *, metadata: bytes = md, ciphertext: bytes = ct, **over: Any) -> None:
+        out.append({**base, "name": name, "metadata": metadata.hex(), "ciphertext": ciphertext.hex(),
+                    "expect": expect, **over})
+
+    def put(offset: int, value: bytes) -> bytes:
+        return md[:offset] + value + md[offset + len(value):]
+
+    # Offsets (docs/format.md §6a): magic 0..3, version 4, suite 5, flags 6, epoch 7..10, t 11, m 12..15,
+    # p 16, Argon2 salt 17..32, session id 33..48, counter 49..56, commitment 57..88.
+    fail("fail_wrong_password", "WrongPasswordError", password="Pw")
+    fail("fail_wrong_seed", "WrongPasswordError", seed="app-seed2")
+    fail("fail_wrong_context", "IntegrityError", context={"user": "bob", "role": "admin", "n": 3,
+                                                          "tags": ["a", "b"], "ok": True})
+    fail("fail_missing_context", "ContextMismatchError", context=None)
+    fail("fail_bad_tag", "IntegrityError", ciphertext=_flip(ct, len(ct) - 1))
+    fail("fail_flipped_ciphertext", "IntegrityError", ciphertext=_flip(ct, 0))
+    fail("fail_truncated_ciphertext", "IntegrityError", ciphertext=ct[:-1])
+    fail("fail_extended_ciphertext", "IntegrityError", ciphertext=ct + b"\x00")
+    fail("fail_ciphertext_shorter_than_tag", "IntegrityError", ciphertext=ct[:15])
+    fail("fail_flipped_epoch", "WrongPasswordError", metadata=_flip(md, 10))
+    fail("fail_flipped_kdf_salt", "WrongPasswordError", metadata=_flip(md, 20))
+    fail("fail_flipped_session_id", "WrongPasswordError", metadata=_flip(md, 40))
+    fail("fail_other_suite", "WrongPasswordError", metadata=put(5, b"\x02"))
+    fail("fail_flipped_counter", "IntegrityError", metadata=_flip(md, 56))
+    fail("fail_flipped_commitment", "WrongPasswordError", metadata=_flip(md, 70))
+    fail("fail_text_flag_set", "IntegrityError", metadata=_flip(md, 6, FLAG_TEXT))
+    fail("fail_context_flag_cleared", "ContextMismatchError", metadata=_flip(md, 6, FLAG_CONTEXT))
+    fail("fail_bad_magic", "FormatError", metadata=b"XTCM" + md[4:])
+    fail("fail_file_magic", "FormatError", metadata=b"STCF" + md[4:])
+    fail("fail_version_4", "FormatError", metadata=put(4, b"\x04"))
+    fail("fail_unknown_suite", "FormatError", metadata=put(5, b"\x07"))
+    fail("fail_unknown_flag", "FormatError", metadata=_flip(md, 6, 0x80))
+    fail("fail_kdf_passes_17", "KDFLimitError", metadata=put(11, b"\x11"))
+    fail("fail_kdf_memory_2gib", "KDFLimitError", metadata=put(12, (2 << 20).to_bytes(4, "big")))
+    fail("fail_kdf_lanes_0", "KDFLimitError", metadata=put(16, b"\x00"))
+    fail("fail_kdf_below_floor", "KDFLimitError", metadata=put(12, (16383).to_bytes(4, "big")))
+    fail("fail_truncated_metadata", "FormatError", metadata=md[:-1])
+    fail("fail_trailing_metadata", "FormatError", metadata=md + b"\x00")
+    fail("fail_identity_for_password_only", "NoMatchingIdentityError", password=None,
+         identities=[test_identities()["x25519"].to_string()])
     return out
 
 
@@ -405,6 +484,8 @@ def build_frames_v2() -> list[dict[str, Any]]:
 def main() -> None:
     messages = {"vectors": build_messages()}
     (HERE / "messages_v2.json").write_text(json.dumps(messages, indent=1, ensure_ascii=False) + "\n")
+    messages_v3 = {"vectors": build_messages_v3()}
+    (HERE / "messages_v3.json").write_text(json.dumps(messages_v3, indent=1, ensure_ascii=False) + "\n")
     files = {"seed": FILE_SEED, "context": FILE_CONTEXT, "chunk_size": FILE_CHUNK, "vectors": build_files()}
     (HERE / "files_v2.json").write_text(json.dumps(files, indent=1) + "\n")
     frames = {"seed": FRAME_SEED, "vectors": build_frames()}
