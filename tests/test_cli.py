@@ -199,9 +199,16 @@ def test_bench_small(tmp_path: Path) -> None:
     rows = bench_files(True, str(tmp_path), lambda s: None, sizes=(1 << 20,), repeat=1)
     kinds = {r["kind"] for r in rows}
     assert {"copy", "aead-enc", "stc-enc", "stc-dec"} <= kinds
+    assert {r["mode"] for r in rows} == {"new", "overwrite"}
     assert all(r["mb_per_s"] > 0 and r["rss_peak_mib"] > 0 for r in rows)
+    stc_rows = [r for r in rows if r["kind"].startswith("stc")]
+    # The peak mark is reset after set-up, so the growth is the run's own (not Argon2id's 16 MiB).
+    assert all(r["peak_reset"] and 0 <= r["rss_growth_mib"] < 16 <= r["setup_peak_mib"] for r in stc_rows)
     frames = run_all(quick=True, suites=("frames",), echo=lambda s: None)["frames"]
     assert frames[0]["frame_bytes"] == 5000 and frames[0]["stc"]["roundtrips_per_s"] > 0
+    messages = run_all(quick=True, suites=("messages",), echo=lambda s: None)["messages"]
+    assert [r["bytes"] for r in messages["roundtrip"]] == [1024, 65536, 1 << 20]
+    assert messages["metadata_bytes"] == {"one_password": 89, "with_decoys": 347}
 
 
 def test_progress_bar_on_a_terminal_only(files: dict[str, Path]) -> None:

@@ -2,10 +2,13 @@
 
 Run ``stc bench`` (or ``python benchmarks/run.py``).  Every figure is a median of
 several runs, printed as a table and returned as a dict for JSON.  File runs each
-happen in a child process, so peak RSS is that run's own (VmHWM of /proc/self/status);
-"growth" is the peak minus the RSS just before streaming started (after imports
-and the password KDF).  Files live in /dev/shm by default, so the disk is not what
-is measured.  Peers (pyrage = age, Tink, PyNaCl secretstream) run when installed.
+happen in a child process.  Its peak RSS mark (VmHWM) is reset after set-up (imports,
+the password KDF) through ``/proc/self/clear_refs``, so "growth" is what the run itself
+adds over the RSS before it, even when Argon2id peaked higher; the set-up peak is reported
+apart.  Files live in /dev/shm by default, so the disk is not what is measured, in two
+modes: *new* (each run writes a new file, so tmpfs allocates its pages) and *overwrite*
+(the output exists and is written in place).  Peers (pyrage = age, Tink, PyNaCl
+secretstream) run when installed.
 """
 
 from __future__ import annotations
@@ -185,26 +188,43 @@ def _frame_row(frame: bytes, n: int) -> dict[str, Any]:
 
 
 # ---- files (each run in a child process) -----------------------------------------------------
-def _rss() -> int:
-    """This process's peak RSS in bytes.  VmHWM is reset by exec; ru_maxrss is not (on Linux a
-    child inherits its parent's peak), so it is only the fallback."""
+def _status(field: str) -> "int | None":
+    """A ``/proc/self/status`` size field in bytes (None where there is no /proc)."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return None
+
+
+def _rss() -> int:
+    """This process's peak RSS in bytes since start or the last :func:`_reset_peak`.  VmHWM is
+    reset by exec; ru_maxrss is not (on Linux a child inherits its parent's peak), so it is
+    only the fallback."""
+    peak = _status("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _reset_peak() -> bool:
+    """Set the peak RSS mark to the current RSS (Linux ``clear_refs`` 5); False if unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
 
 
 def _copy_loop(src: str, dst: str, transform: "Callable[[memoryview, int], memoryview] | None" = None,
-               chunk: int = MiB) -> None:
+               chunk: int = MiB, mode: str = "wb") -> None:
     """readinto/write loop with one fixed buffer; ``transform`` seals or opens each chunk."""
     buf = bytearray(chunk)
     view = memoryview(buf)
     index = 0
-    with open(src, "rb", buffering=0) as f, open(dst, "wb", buffering=0) as g:
+    with open(src, "rb", buffering=0) as f, open(dst, mode, buffering=0) as g:
         while True:
             n = f.readinto(buf)
             if not n:
@@ -213,11 +233,13 @@ def _copy_loop(src: str, dst: str, transform: "Callable[[memoryview, int], memor
             index += 1
 
 
-def child(kind: str, src: str, dst: str, aux: str) -> dict[str, Any]:
-    """One measured operation (runs in a fresh interpreter)."""
+def child(kind: str, src: str, dst: str, aux: str, mode: str = "new") -> dict[str, Any]:
+    """One measured operation (runs in a fresh interpreter); ``mode`` "overwrite" writes into the
+    existing output in place wherever the API takes a file object."""
+    out_mode = "r+b" if mode == "overwrite" else "wb"
     if kind == "copy":
         def run() -> None:
-            _copy_loop(src, dst)
+            _copy_loop(src, dst, mode=out_mode)
     elif kind in ("aead-enc", "aead-dec"):
         aead = AESGCM(bytes(32))
         chunk = MiB if kind == "aead-enc" else MiB + 16
@@ -232,23 +254,31 @@ def child(kind: str, src: str, dst: str, aux: str) -> dict[str, Any]:
             return view[: len(part) - 16]
 
         def run() -> None:
-            _copy_loop(src, dst, seal, chunk=chunk)
+            _copy_loop(src, dst, seal, chunk=chunk, mode=out_mode)
     elif kind in ("stc-enc", "stc-dec"):
         from .context import STCContext
         from .streaming import validate_chunk_fast
 
         ctx = STCContext(SEED, lattice_size=64, depth=4)
         if kind == "stc-enc":
-            ctx.encrypt(b"x", PASSWORD)  # Argon2id once (same context salt); cached, no stream buffers yet
+            ctx.encrypt(b"x", PASSWORD)  # Argon2id once (same context salt); cached
 
             def run() -> None:
-                ctx.encrypt_stream(src, dst, PASSWORD)
+                if mode == "overwrite":
+                    with open(dst, "r+b") as g:
+                        ctx.encrypt_stream(src, g, PASSWORD)
+                else:
+                    ctx.encrypt_stream(src, dst, PASSWORD)
         else:
             with open(src, "rb") as f:
                 validate_chunk_fast(f.read(4096), None, PASSWORD, ctx=ctx)  # Argon2id once; then cached
 
             def run() -> None:
-                ctx.decrypt_stream(src, output_path=dst, password=PASSWORD)
+                if mode == "overwrite":
+                    with open(dst, "r+b") as g:
+                        ctx.decrypt_stream(src, output_path=g, password=PASSWORD)
+                else:
+                    ctx.decrypt_stream(src, output_path=dst, password=PASSWORD)
     elif kind in ("age-enc", "age-dec"):
         import pyrage
 
@@ -277,7 +307,7 @@ def child(kind: str, src: str, dst: str, aux: str) -> dict[str, Any]:
         primitive = handle.primitive(streaming_aead.StreamingAead)
 
         def run() -> None:
-            with open(src, "rb") as f, open(dst, "wb") as g:
+            with open(src, "rb") as f, open(dst, out_mode) as g:
                 if kind == "tink-enc":
                     with primitive.new_encrypting_stream(g, b"") as enc:
                         shutil.copyfileobj(f, enc, MiB)
@@ -290,7 +320,7 @@ def child(kind: str, src: str, dst: str, aux: str) -> dict[str, Any]:
         key = bytes(32)
 
         def run() -> None:
-            with open(src, "rb") as f, open(dst, "wb") as g:
+            with open(src, "rb") as f, open(dst, out_mode) as g:
                 if kind == "nacl-enc":
                     state = b.crypto_secretstream_xchacha20poly1305_state()
                     g.write(b.crypto_secretstream_xchacha20poly1305_init_push(state, key))
@@ -314,16 +344,19 @@ def child(kind: str, src: str, dst: str, aux: str) -> dict[str, Any]:
                             break
     else:
         raise SystemExit(f"unknown kind {kind}")
-    base = _rss()
+    setup_peak = _rss()  # imports and the password KDF
+    reset = _reset_peak()
+    base = _status("VmRSS") if reset else setup_peak
     started = time.perf_counter()
     run()
     elapsed = time.perf_counter() - started
-    return {"seconds": elapsed, "rss_peak": _rss(), "rss_before": base}
+    return {"seconds": elapsed, "rss_peak": _rss(), "rss_before": base, "setup_peak": setup_peak,
+            "peak_reset": reset}
 
 
-def _run_child(kind: str, src: Path, dst: Path, aux: str = "") -> dict[str, Any]:
+def _run_child(kind: str, src: Path, dst: Path, aux: str = "", mode: str = "new") -> dict[str, Any]:
     code = "import json,sys; from stc.bench import child; print(json.dumps(child(*sys.argv[1:])))"
-    proc = subprocess.run([sys.executable, "-c", code, kind, str(src), str(dst), aux],
+    proc = subprocess.run([sys.executable, "-c", code, kind, str(src), str(dst), aux, mode],
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} failed: {proc.stderr.strip()[-400:]}")
@@ -337,9 +370,29 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _file_row(size: int, kind: str, mode: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    secs = statistics.median(r["seconds"] for r in runs)
+    return {"size_mib": size // MiB, "kind": kind, "mode": mode, "mb_per_s": size / 1e6 / secs,
+            "seconds_median": secs, "rss_peak_mib": max(r["rss_peak"] for r in runs) / MiB,
+            "rss_growth_mib": max(r["rss_peak"] - r["rss_before"] for r in runs) / MiB,
+            "setup_peak_mib": max(r.get("setup_peak", 0) for r in runs) / MiB,
+            "peak_reset": all(r.get("peak_reset", False) for r in runs)}
+
+
+def _file_line(r: dict[str, Any]) -> str:
+    return (f"  {r['size_mib']:>5} MiB  {r['mode']:<9} {r['kind']:<13} {r['mb_per_s']:>8.0f} MB/s  "
+            f"peak RSS {r['rss_peak_mib']:6.1f} MiB (+{r['rss_growth_mib']:.1f} while streaming; "
+            f"set-up peak {r['setup_peak_mib']:.1f})")
+
+
+#: Peers whose API takes paths or whole byte strings: they always write a new file.
+IN_PLACE_UNSUPPORTED = ("age", "age-pass")
+
+
 def bench_files(quick: bool, workdir: "str | None", echo: Echo, sizes: "tuple[int, ...] | None" = None,
-                repeat: "int | None" = None) -> list[dict[str, Any]]:
-    """Encrypt/decrypt files of several sizes: MB/s and RSS, with ratios to a plain copy."""
+                repeat: "int | None" = None, modes: tuple[str, ...] = ("new", "overwrite")) -> list[dict[str, Any]]:
+    """Encrypt/decrypt files of several sizes in both modes: MB/s and RSS, with ratios to a plain
+    copy in the same mode."""
     base = Path(workdir or ("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()))
     folder = Path(tempfile.mkdtemp(prefix="stc-bench-", dir=base))
     sizes = sizes or ((16 * MiB, 64 * MiB) if quick else (16 * MiB, 256 * MiB, 1024 * MiB))
@@ -377,33 +430,31 @@ def bench_files(quick: bool, workdir: "str | None", echo: Echo, sizes: "tuple[in
                 if family == "age-pass" and size > 256 * MiB:
                     continue  # pyrage's passphrase API holds the whole file in memory
                 extra = aux.get(family.split("-")[0], "")
-                for kind, src, dst in ((enc_kind, plain, folder / "enc.bin"), (dec_kind, folder / "enc.bin",
-                                                                               folder / "dec.bin")):
-                    if kind is None:
-                        continue
-                    runs = []
-                    for _ in range(repeat):
-                        dst.unlink(missing_ok=True)  # every kind writes a new file, as a fresh run would
-                        runs.append(_run_child(kind, src, dst, extra))
-                    secs = statistics.median(r["seconds"] for r in runs)
-                    peak = max(r["rss_peak"] for r in runs)
-                    growth = max(r["rss_peak"] - r["rss_before"] for r in runs)
-                    rows.append({"size_mib": size // MiB, "kind": kind, "mb_per_s": size / 1e6 / secs,
-                                 "seconds_median": secs, "rss_peak_mib": peak / MiB,
-                                 "rss_growth_mib": growth / MiB})
-                    echo(f"  {size // MiB:>5} MiB  {kind:<13} {size / 1e6 / secs:>8.0f} MB/s  "
-                         f"peak RSS {peak / MiB:6.1f} MiB (+{growth / MiB:.1f} while streaming)")
-                if dec_kind is not None and not _same(plain, folder / "dec.bin"):
-                    raise RuntimeError(f"{dec_kind} did not restore the plaintext")
+                for mode in modes:
+                    for kind, src, dst in ((enc_kind, plain, folder / "enc.bin"),
+                                           (dec_kind, folder / "enc.bin", folder / "dec.bin")):
+                        if kind is None:
+                            continue
+                        runs = []
+                        for _ in range(repeat):
+                            if mode == "new" or family in IN_PLACE_UNSUPPORTED:
+                                dst.unlink(missing_ok=True)  # a new file each run, as a fresh run makes
+                            elif not dst.exists():
+                                _run_child(kind, src, dst, extra)  # the file to overwrite (not timed)
+                            runs.append(_run_child(kind, src, dst, extra, mode))
+                        rows.append(_file_row(size, kind, mode, runs))
+                        echo(_file_line(rows[-1]))
+                    if dec_kind is not None and not _same(plain, folder / "dec.bin"):
+                        raise RuntimeError(f"{dec_kind} did not restore the plaintext ({mode})")
                 for name in ("enc.bin", "dec.bin"):
                     (folder / name).unlink(missing_ok=True)
-        copy_rate = {r["size_mib"]: r["mb_per_s"] for r in rows if r["kind"] == "copy"}
-        by_key = {(r["size_mib"], r["kind"]): r["mb_per_s"] for r in rows}
+        copy_rate = {(r["size_mib"], r["mode"]): r["mb_per_s"] for r in rows if r["kind"] == "copy"}
+        by_key = {(r["size_mib"], r["mode"], r["kind"]): r["mb_per_s"] for r in rows}
         for r in rows:
-            r["ratio_to_copy"] = r["mb_per_s"] / copy_rate[r["size_mib"]]
+            r["ratio_to_copy"] = r["mb_per_s"] / copy_rate[(r["size_mib"], r["mode"])]
             peer = r["kind"].replace("stc", "age")
-            if r["kind"].startswith("stc") and (r["size_mib"], peer) in by_key:
-                r["ratio_to_age"] = r["mb_per_s"] / by_key[(r["size_mib"], peer)]
+            if r["kind"].startswith("stc") and (r["size_mib"], r["mode"], peer) in by_key:
+                r["ratio_to_age"] = r["mb_per_s"] / by_key[(r["size_mib"], r["mode"], peer)]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     for note in FILE_NOTES:
@@ -419,6 +470,10 @@ FILE_NOTES = (
     "age-pass-*: includes scrypt and holds the whole file in memory (pyrage's API); not run above 256 MiB",
     "stc on regular files uses two workers (both cores); copy and aead-* are single-threaded references, "
     "so stc above them means the second core, not a cheaper copy",
+    "new: every run writes a new file (tmpfs allocates its pages, which swings a lot here); overwrite: the "
+    "output exists and is written in place (age and age-pass take paths, so they write a new file in both)",
+    "growth: peak RSS during the run over the RSS before it (the peak mark is reset after set-up, so the "
+    "Argon2id peak does not hide it); set-up peak: imports and the password KDF",
 )
 
 
@@ -479,11 +534,13 @@ def run_all(quick: bool = False, workdir: "str | None" = None, echo: Echo = prin
     if "files" in suites:
         echo("\nFiles (each run in a child process; medians):")
         rows = results["files"] = bench_files(quick, workdir, echo)
-        echo(f"\n  {'MiB':>5} {'kind':<13} {'MB/s':>8} {'x copy':>7} {'x age':>6} {'peak RSS':>9} {'growth':>7}")
+        echo(f"\n  {'MiB':>5} {'mode':<9} {'kind':<13} {'MB/s':>8} {'x copy':>7} {'x age':>6} {'peak RSS':>9} "
+             f"{'growth':>7} {'set-up':>8}")
         for r in rows:
             age = f"{r['ratio_to_age']:.2f}" if "ratio_to_age" in r else ""
-            echo(f"  {r['size_mib']:>5} {r['kind']:<13} {r['mb_per_s']:>8.0f} {r['ratio_to_copy']:>7.2f} "
-                 f"{age:>6} {r['rss_peak_mib']:>7.1f}Mi {r['rss_growth_mib']:>5.1f}Mi")
+            echo(f"  {r['size_mib']:>5} {r['mode']:<9} {r['kind']:<13} {r['mb_per_s']:>8.0f} "
+                 f"{r['ratio_to_copy']:>7.2f} {age:>6} {r['rss_peak_mib']:>7.1f}Mi {r['rss_growth_mib']:>5.1f}Mi "
+                 f"{r['setup_peak_mib']:>6.1f}Mi")
     return results
 
 
@@ -494,7 +551,7 @@ def plot(results: dict[str, Any], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = results.get("files", [])
+    rows = [r for r in results.get("files", []) if r.get("mode", "overwrite") == "overwrite"]
     kinds = sorted({r["kind"] for r in rows}, key=lambda k: (k.split("-")[0], k))
     sizes = sorted({r["size_mib"] for r in rows})
     fig, ax = plt.subplots(figsize=(10, 4.5))
@@ -504,7 +561,7 @@ def plot(results: dict[str, Any], path: str) -> None:
         ax.bar([x + i * width for x in range(len(kinds))], values, width, label=f"{size} MiB")
     ax.set_xticks([x + width * (len(sizes) - 1) / 2 for x in range(len(kinds))], kinds, rotation=30, ha="right")
     ax.set_ylabel("MB/s (median)")
-    ax.set_title("STC file throughput vs copy, bare AES-GCM and peers")
+    ax.set_title("STC file throughput vs copy, bare AES-GCM and peers (outputs overwritten in place)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)
