@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,85 @@ def test_folders_list_and_recommend(work: Path) -> None:
     assert len(restored) == 1 and restored[0].read_text() == "beta"
     rec = json.loads(ok("recommend", "docs", "--json").stdout)
     assert "profile" in rec
+
+
+def test_inspect_reads_a_version_3_message(work: Path) -> None:
+    import stc as lib
+
+    blob = lib.STCContext("s", lattice_size=64, depth=4).encrypt_blob(b"hello", "pw")
+    (work / "m.stcm").write_bytes(blob)
+    info = json.loads(ok("inspect", "m.stcm", "--json").stdout)
+    assert (info["format"], info["version"], info["key_slots"], info["header_bytes"]) == ("message", 3, 1, 89)
+    text = ok("inspect", "m.stcm").stdout
+    assert "session id" in text and "argon2id, 16 MiB, 2 passes, 4 lanes" in text
+
+
+@pytest.mark.parametrize(("raised", "code", "said"), [
+    (KeyboardInterrupt(), 130, "interrupted"),
+    ("abort", 130, "interrupted"),
+    ("terminated", 143, "terminated"),
+    (RuntimeError("boom"), 2, "unexpected RuntimeError; please report it"),
+    ("click", 2, "bad thing"),
+    ("pipe", 141, ""),
+])
+def test_run_click_maps_every_way_out_to_its_exit_code(raised: object, code: int, said: str,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import click
+
+    from stc.cli import _common, app
+
+    exc: BaseException = {"abort": click.exceptions.Abort(), "terminated": _common.Terminated(15),
+                          "click": click.UsageError("bad thing"), "pipe": BrokenPipeError()}.get(
+        raised, raised)  # type: ignore[call-overload]
+
+    def invoke(ctx: object) -> None:
+        raise exc
+
+    monkeypatch.setattr(app.main, "invoke", invoke)
+    monkeypatch.setattr(app, "install_signal_handlers", lambda: None)
+    monkeypatch.setattr(app, "quiet_pipe_exit", lambda: sys.exit(141))
+    monkeypatch.setattr(sys, "argv", ["stc", "inspect", "x"])
+    monkeypatch.delenv("STC_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        app.run_click()
+    assert exited.value.code == code
+    assert said in capsys.readouterr().err
+    if type(exc) is RuntimeError:
+        monkeypatch.setenv("STC_DEBUG", "1")
+        with pytest.raises(RuntimeError, match="boom"):
+            app.run_click()
+
+
+def test_usage_errors_of_inputs_outputs_and_options(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from stc.cli._common import check_input, check_output
+
+    (work / "adir").mkdir()
+    # The checks behind the commands (click's path type refuses some of these before them).
+    for call, message in ((lambda: check_input("adir"), "adir is a directory"),
+                          (lambda: check_input("x" * 5000), "File name too long"),
+                          (lambda: check_output("adir", True), "adir is a directory")):
+        with pytest.raises(SystemExit) as exited:
+            call()
+        assert exited.value.code == 2 and message in capsys.readouterr().err
+    error(2, "encrypt", "data.bin", "-o", "data.bin", "--force", *PW, match="is also the input")
+    error(2, "encrypt", "data.bin", "-o", "nowhere/out.stc", *PW, match="nowhere is not a directory")
+    error(2, "encrypt", "data.bin", "--context-json", "{bad", *PW, match="--context-json is not valid JSON")
+    error(2, "encrypt", "data.bin", "--passphrase-file", "adir", "-q", match="adir: Is a directory")
+    (work / "binary.txt").write_bytes(b"\xff\xfe\x00")
+    error(2, "encrypt", "data.bin", "-R", "binary.txt", "-q", match="is not UTF-8 text")
+
+
+def test_bench_command_writes_json_and_checks_for_matplotlib_first(work: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from stc import bench
+
+    calls: list[object] = []
+    monkeypatch.setattr(bench, "run_all", lambda **kw: calls.append(kw) or {"stc_version": "x"})
+    ok("bench", "--quick", "--json", "b.json")
+    assert json.loads((work / "b.json").read_text()) == {"stc_version": "x"} and len(calls) == 1
+    if importlib.util.find_spec("matplotlib") is None:
+        error(2, "bench", "--plot", "p.png", match="--plot needs matplotlib")
+        assert len(calls) == 1  # refused before any benchmark ran

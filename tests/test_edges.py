@@ -4,6 +4,7 @@ behaviours mutation testing found unpinned (issue 15)."""
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import random
@@ -614,3 +615,224 @@ def test_unsupported_context_type_message() -> None:
         _encoding.encode_context({1.5})
     assert str(info.value) == ("context data may hold None, bool, int, float, str, bytes, list, tuple and dict "
                                "with str keys; got set")
+
+
+# ---- the context's small paths ----------------------------------------------------------------------
+
+def test_context_properties_buffers_and_parameter_checks() -> None:
+    ctx = stc.STCContext("s", lattice_size=64, depth=4)
+    assert (ctx.lattice_size, ctx.depth) == (64, 4)
+    for data in (bytearray(b"abc"), memoryview(b"abc")):
+        c, m = ctx.encrypt(data, "pw")
+        assert ctx.decrypt(c, m, "pw") == b"abc"
+    identity = stc.generate_identity()
+    c, m = ctx.encrypt(b"one", recipients=identity.recipient)  # one recipient, not in a list
+    assert m.version == 2 and ctx.decrypt(c, m, identities=identity) == b"one"
+    c, m = ctx.encrypt(b"x", "pw", format_version=2)
+    with pytest.raises(IntegrityError, match="ciphertext is 15 bytes, shorter than its tag"):
+        ctx.decrypt(c[:15], m, "pw")
+    with pytest.raises(ParameterError, match="length must be an integer"):
+        ctx.derive_key("32")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="purpose must be a str"):
+        ctx.derive_key(purpose=b"x")  # type: ignore[arg-type]
+
+
+def test_rekey_needs_a_key_and_load_state_checks_the_suite(tmp_path: Any) -> None:
+    ctx = stc.STCContext("s", lattice_size=64, depth=4)
+    path = tmp_path / "f.stc"
+    ctx.encrypt_stream(io.BytesIO(b"data"), path, "pw")
+    with pytest.raises(ParameterError, match="give the password or an identity that opens the file"):
+        ctx.rekey(path, new_password="new")
+    saved = ctx.save_state()
+    saved["pcf_state"]["suite"] = "rot13"
+    saved["cel_state"]["mac"] = stc.state.mac(ctx._state_key, saved).hex()  # as if the context wrote it
+    with pytest.raises(stc.StateError, match=r"pcf_state\.suite"):
+        ctx.load_state(saved)
+
+
+# ---- re-keying: journals, copies, failures ----------------------------------------------------------
+
+def test_a_journal_with_a_good_digest_but_wrong_lengths_is_discarded(tmp_path: Any) -> None:
+    import hashlib
+    import struct
+
+    from stc import rekeyfile
+
+    path = tmp_path / "f.stc"
+    path.write_bytes(b"unchanged")
+    body = b"STCJ\x01" + struct.pack(">I", 10) + b"x" * 19  # says 10 + 10 bytes, holds 19
+    journal = Path(rekeyfile.journal_path(path))
+    journal.write_bytes(body + hashlib.sha256(body).digest())
+    assert rekeyfile.finish_interrupted(path) is False
+    assert not journal.exists() and path.read_bytes() == b"unchanged"
+
+
+@pytest.mark.parametrize("failure", [OSError(18, "cross-device"), AttributeError("no copy_file_range")])
+def test_copy_range_falls_back_to_a_plain_copy(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+                                               failure: Exception) -> None:
+    from stc import rekeyfile
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.write_bytes(b"0123456789" * 1000)
+
+    def refuse(*args: Any) -> int:
+        raise failure
+
+    monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        rekeyfile._copy_range(fin.fileno(), fout.fileno(), 5, 9995)
+    assert dst.read_bytes() == (b"0123456789" * 1000)[5:]
+
+
+def test_copy_range_refuses_a_file_that_shrank_and_other_errors(tmp_path: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from stc import rekeyfile
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.write_bytes(b"x" * 100)
+    with open(src, "rb") as fin, open(dst, "wb") as fout, pytest.raises(OSError, match="shrank"):
+        rekeyfile._copy_range(fin.fileno(), fout.fileno(), 0, 200)
+
+    def fail(*args: Any) -> int:
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(os, "copy_file_range", fail, raising=False)
+    with open(src, "rb") as fin, open(dst, "wb") as fout, pytest.raises(OSError, match="I/O error"):
+        rekeyfile._copy_range(fin.fileno(), fout.fileno(), 0, 100)
+
+
+def test_a_journal_that_cannot_be_written_leaves_nothing(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stc import rekeyfile
+
+    ctx = stc.STCContext("s", lattice_size=64, depth=4)
+    path = tmp_path / "f.stc"
+    ctx.encrypt_stream(io.BytesIO(b"data"), path, "pw")
+    before = path.read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError, match="No space"):
+        ctx.rekey(path, password="pw", new_password="new")
+    monkeypatch.undo()
+    assert not Path(rekeyfile.journal_path(path)).exists() and path.read_bytes() == before
+    assert ctx.decrypt_range(path, 0, 4, "pw") == b"data"
+
+
+def test_secret_wrapping_rules() -> None:
+    from stc.secret import Secret
+
+    with pytest.raises(ParameterError, match="a Secret holds a password, seed, identities or context data; got object"):
+        Secret(object())
+    inner = Secret("pw")
+    outer = Secret(inner)
+    assert outer == inner and hash(outer) == hash(inner) and outer.reveal() == "pw"
+    assert len({inner, outer, Secret("other")}) == 2 and (inner == "pw") is False
+
+
+def test_stale_partials_of_living_writers_are_kept(tmp_path: Any) -> None:
+    from stc.outputs import _alive, remove_stale_partials
+
+    out = tmp_path / "out.stc"
+    mine = tmp_path / f".out.stc.{os.getpid()}.abc.stc-partial"
+    dead = tmp_path / ".out.stc.999999999.abc.stc-partial"
+    odd = tmp_path / ".out.stc.notapid.abc.stc-partial"
+    for p in (mine, dead, odd):
+        p.write_bytes(b"")
+    assert remove_stale_partials(out) == [str(dead)]
+    assert mine.exists() and odd.exists() and not dead.exists()
+    assert _alive(os.getpid()) and not _alive(999999999)
+    assert remove_stale_partials(tmp_path / "missing-dir" / "x") == []
+
+
+# ---- small refusals of the supporting layers ----------------------------------------------------------
+
+def test_suite_parsing() -> None:
+    from stc.suite import Suite
+
+    assert Suite.parse("AES-256-GCM") is Suite.AES_256_GCM and Suite.parse(2) is Suite.CHACHA20_POLY1305
+    assert Suite.parse(Suite.AES_256_GCM) is Suite.AES_256_GCM
+    for value, message in (("rot13", r"^unknown suite 'rot13'; use one of \['aes-256-gcm', 'chacha20-poly1305'\]$"),
+                           (9, r"^unknown suite id 9$"), (True, r"^suite must be a Suite, str or int, not bool$"),
+                           (1.0, r"^suite must be a Suite, str or int, not float$")):
+        with pytest.raises(ParameterError, match=message):
+            Suite.parse(value)  # type: ignore[arg-type]
+
+
+def test_cel_epoch_bounds() -> None:
+    from stc import cel
+
+    root = bytes(32)
+    assert len(cel.epoch_key(root, cel.MAX_EPOCH)) == 32
+    for bad in (-1, cel.MAX_EPOCH + 1):
+        with pytest.raises(ParameterError, match=rf"^epoch must be in \[0, 4294967295\]; got {bad}$"):
+            cel.epoch_key(root, bad)
+    chain = cel.CEL(root, epoch=cel.MAX_EPOCH - 1)
+    assert chain.update() == cel.MAX_EPOCH
+    with pytest.raises(ParameterError, match="last epoch"):
+        chain.update()
+    assert chain.epoch == cel.MAX_EPOCH
+
+
+def test_envelope_limits_and_a_damaged_directory() -> None:
+    from stc.kdf import KdfParams
+
+    params = KdfParams(1024, 1, 4)
+    common = {"suite": stc.Suite.AES_256_GCM, "epoch": 0, "epoch_key": bytes(32), "kdf": params,
+              "kdf_salt": bytes(16)}
+    with pytest.raises(ParameterError, match="at least one passphrase or recipient"):
+        envelope.seal(recipients=[], pw_keys=[], use_decoys=False, **common)
+    with pytest.raises(ParameterError, match="at most 4 passphrase slots"):
+        envelope.seal(recipients=[], pw_keys=[bytes(32)] * 5, use_decoys=False, **common)
+    many = [stc.generate_identity().recipient for _ in range(33)]
+    with pytest.raises(ParameterError, match="at most 32 key slots"):
+        envelope.seal(recipients=many, pw_keys=[], use_decoys=False, **common)
+    header, file_key = envelope.seal(recipients=many[:2], pw_keys=[], use_decoys=False, **common)
+    assert sorted(envelope.fingerprints(header, file_key)) == sorted(r.fingerprint for r in many[:2])
+    with pytest.raises(IntegrityError, match="sealed directory did not authenticate"):
+        envelope.fingerprints(header, bytes(32))
+
+
+def test_version_1_data_opens_only_with_its_password() -> None:
+    v1 = json.loads((Path(__file__).parent / "vectors" / "messages.json").read_text())[0]
+    ctx = stc.STCContext(v1["seed"])
+    with pytest.raises(stc.NoMatchingIdentityError, match="version-1 data, which only a password opens"):
+        ctx.decrypt(bytes.fromhex(v1["ciphertext"]), bytes.fromhex(v1["metadata"]),
+                    identities=[stc.generate_identity()])
+
+
+def test_state_shape_checks() -> None:
+    ctx = stc.STCContext("s", lattice_size=64, depth=4)
+    saved = ctx.save_state()
+    bad = {**saved, "phe_state": []}
+    with pytest.raises(stc.StateError, match=r"^state\['phe_state'\] must be a dict$"):
+        ctx.load_state(bad)
+    mixed = {**saved, "phe_state": {**saved["phe_state"], "version": 1}}
+    with pytest.raises(stc.StateError, match="all sections of a state must have the same version"):
+        ctx.load_state(mixed)
+
+
+def test_armor_refusals_and_flush() -> None:
+    from stc import armor
+
+    out = io.BytesIO()
+    w = armor.ArmorWriter(out)
+    w.write(b"x" * 100)
+    w.flush()
+    w.close()
+    text = out.getvalue()
+    class WriteOnly:
+        def write(self, data: bytes) -> int:
+            return len(data)
+
+    armor.ArmorWriter(WriteOnly()).flush()  # an output without flush: nothing to do
+    lines = text.split(b"\n")
+    cases = {
+        "ends before the END line": b"\n".join(lines[:2]) + b"\n",
+        "shorter than 64 characters is not the last one":
+            b"\n".join([lines[0], lines[3], lines[1], lines[2], *lines[4:]]),
+    }
+    for message, data in cases.items():
+        with pytest.raises(stc.FormatError, match=message):
+            armor.ArmorReader(io.BytesIO(data)).read()

@@ -271,3 +271,118 @@ def test_text_through_textiowrapper(mctx: stc.STCContext) -> None:
         t.write("héllo\nworld\n")
     with stc.open(io.BytesIO(buf.getvalue()), password="pw", ctx=mctx) as r:
         assert io.TextIOWrapper(r, encoding="utf-8").readlines() == ["héllo\n", "world\n"]
+
+
+def _crafted(ctx: stc.STCContext, chunks: list[tuple[bytes, bool]]) -> bytes:
+    """A file whose chunks are sealed as given (plaintext, last flag): what STC never writes."""
+    from stc._payload import chunk_nonce
+
+    header, aead, _ = ctx._new_header(["pw"], [], context_data=None, use_decoys=False, chunk_size=CHUNK,
+                                      is_file=True)
+    return header.to_bytes() + b"".join(aead.encrypt(chunk_nonce(i, last), data, None)
+                                        for i, (data, last) in enumerate(chunks))
+
+
+@pytest.mark.parametrize("full_chunks", [1, 4])
+def test_an_empty_final_chunk_after_a_full_one_is_refused_by_every_reader(mctx: stc.STCContext, tmp_path: Path,
+                                                                          full_chunks: int) -> None:
+    data = _crafted(mctx, [(os.urandom(CHUNK), False)] * full_chunks + [(b"", True)])
+    path = tmp_path / "crafted.stc"
+    path.write_bytes(data)
+    message = "an empty final chunk follows a full one"
+    with pytest.raises(IntegrityError, match=message):  # sequential loop (1 chunk) or both workers (4)
+        mctx.decrypt_stream(path, output_path=tmp_path / "out", password="pw")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(TruncatedError, match="malformed final chunk"):  # seekable: its length says so at open
+        stc.open(path, "rb", password="pw", ctx=mctx)
+    with pytest.raises(IntegrityError, match=message):  # a pipe: when the reader gets there
+        mctx.decrypt_stream(_Unseekable(data), output_path=tmp_path / "out", password="pw")
+    with stc.open(_Unseekable(data), "rb", password="pw", ctx=mctx) as f, pytest.raises(IntegrityError, match=message):
+        f.read()
+
+
+class _ReadOnly:
+    """A readable object without readinto (only read)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self._data.read(min(n, 100) if n > 0 else n)  # short reads, as sockets give
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+def test_a_reader_without_readinto_is_read_with_read(files: Any, mctx: stc.STCContext) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    with stc.open(_ReadOnly(sealed), "rb", password="pw", ctx=mctx) as f:
+        assert f.read() == data
+
+
+def test_seek_whence_and_closed_reader(files: Any, mctx: stc.STCContext) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    f = stc.open(io.BytesIO(sealed), "rb", password="pw", ctx=mctx)
+    assert f.seek(10) == 10 and f.seek(5, io.SEEK_CUR) == 15 and f.read(3) == data[15:18]
+    assert f.seek(-4, io.SEEK_END) == len(data) - 4 and f.read() == data[-4:]
+    buf = bytearray(7)
+    f.seek(100)
+    assert f.readinto1(buf) == 7 and bytes(buf) == data[100:107]
+    with pytest.raises(ValueError, match="invalid whence"):
+        f.seek(0, 3)
+    with pytest.raises(ValueError, match="negative seek position -1"):
+        f.seek(-1)
+    f.close()
+    f.close()  # twice is fine
+    for call in (f.read, f.tell, lambda: f.seek(0)):
+        with pytest.raises(ValueError, match="closed file"):
+            call()
+    pipe = stc.open(_Unseekable(sealed), "rb", password="pw", ctx=mctx)
+    with pytest.raises(io.UnsupportedOperation, match="from the end"):
+        pipe.seek(0, io.SEEK_END)
+
+
+def test_a_file_cut_while_it_is_read_is_refused(tmp_path: Path, mctx: stc.STCContext) -> None:
+    data = os.urandom(5 * CHUNK)
+    path = tmp_path / "f.stc"
+    path.write_bytes(_encrypt(mctx, data))
+    with stc.open(path, "rb", password="pw", ctx=mctx) as f:
+        assert f.read(10) == data[:10]
+        os.truncate(path, path.stat().st_size - 2 * CHUNK)  # after open: chunk 3 is now cut short
+        f.seek(3 * CHUNK)
+        with pytest.raises(TruncatedError, match="changed while it was read: chunk 3"):
+            f.read(10)
+
+
+def test_closed_writer_refuses_everything(mctx: stc.STCContext) -> None:
+    f = stc.open(io.BytesIO(), "wb", password="pw", ctx=mctx)
+    assert f.writable() and f.tell() == 0
+    f.write(b"abc")
+    assert f.tell() == 3
+    f.close()
+    f.close()  # idempotent
+    f.abort()  # after close: nothing to abandon
+    for call in (f.writable, f.tell):
+        with pytest.raises(ValueError, match="closed file"):
+            call()
+
+
+def test_a_commit_that_fails_abandons_the_output(mctx: stc.STCContext) -> None:
+    from stc.fileobj import EncryptingWriter
+
+    aborted: list[object] = []
+    header, aead, _ = mctx._new_header(["pw"], [], context_data=None, use_decoys=False, chunk_size=CHUNK,
+                                      is_file=True)
+    out = io.BytesIO()
+
+    def commit(n: int) -> None:
+        raise OSError("rename failed")
+
+    w = EncryptingWriter(out, header.to_bytes(), aead, CHUNK, on_close=commit, on_abort=aborted.append)
+    w.write(b"x" * 10)
+    with pytest.raises(OSError, match="rename failed"):
+        w.close()
+    assert w.closed and len(aborted) == 1 and isinstance(aborted[0], OSError)

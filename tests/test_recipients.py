@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import stc
 from stc import envelope, kdf, recipients
 from stc._payload import chunk_nonce
+from stc.errors import ParameterError
 from stc.format_v2 import HeaderV2
 from stc.recipients import xwing
 from stc.recipients.base import PASSPHRASE
@@ -433,3 +434,32 @@ def test_fuzzed_armor_raises_only_format_error(body: bytes, tail: bytes) -> None
     for data in (body, armor.BEGIN + b"\n" + body + b"\n" + armor.END + b"\n" + tail):
         with contextlib.suppress(stc.FormatError):
             armor.ArmorReader(io.BytesIO(data)).read()
+
+
+# ---- low-order points, wrong kinds and sizes: refused or "not for me", never an exception ------------
+
+def test_low_order_points_and_foreign_stanzas() -> None:
+    from stc.recipients import X25519Identity, X25519Recipient, XWingIdentity, XWingRecipient
+    from stc.recipients.base import PASSPHRASE, X25519, XWING, Stanza
+    from stc.recipients.xwing import CIPHERTEXT_SIZE, decapsulate
+
+    label = bytes(32)
+    with pytest.raises(ParameterError, match="low-order point"):
+        X25519Recipient(bytes(32)).wrap(bytes(32), label)
+    xw = XWingIdentity.generate()
+    low_x = xw.recipient.public_key[:1184] + bytes(32)
+    with pytest.raises(ParameterError, match=r"cannot encrypt to this X-Wing recipient: .*low-order point"):
+        XWingRecipient(low_x).wrap(bytes(32), label)
+    x = X25519Identity.generate()
+    assert x.unwrap(Stanza(XWING, bytes(1168)), label) is None
+    assert x.unwrap(Stanza(PASSPHRASE, bytes(64)), label) is None
+    assert x.unwrap(Stanza(X25519, bytes(80)), label) is None  # an all-zero share: low order
+    assert xw.unwrap(Stanza(X25519, bytes(80)), label) is None
+    assert xw.unwrap(Stanza(XWING, bytes(1168)), label) is None  # its X25519 part is low order
+    assert decapsulate(bytes(32), bytes(CIPHERTEXT_SIZE)) is None
+    with pytest.raises(stc.FormatError, match="an X-Wing ciphertext is 1120 bytes"):
+        decapsulate(bytes(32), bytes(CIPHERTEXT_SIZE - 1))
+    for make, size, message in ((X25519Identity, 31, "an X25519 secret key is 32 bytes"),
+                                (XWingIdentity, 33, "an X-Wing secret key is 32 bytes")):
+        with pytest.raises(ParameterError, match=message):
+            make(bytes(size))

@@ -24,7 +24,15 @@ from cryptography.exceptions import InvalidTag
 
 from ._payload import chunk_nonce
 from .errors import IntegrityError, ParameterError, TruncatedError
-from .filestream import Opener, check_chunk_size, chunk_failure, layout, read_file_header, readfull, writeall
+from .filestream import (
+    Opener,
+    check_chunk_size,
+    chunk_failure,
+    layout,
+    read_file_header,
+    readfull_any,
+    writeall,
+)
 from .headers import Header
 from .suite import AEAD, TAG_SIZE
 
@@ -39,24 +47,10 @@ def _is_seekable(raw: Any) -> bool:
         return False
 
 
-def _read_into(raw: Any, view: memoryview) -> int:
-    """Fill ``view`` unless EOF comes first (``readinto`` when the file has it, else ``read``)."""
-    if hasattr(raw, "readinto"):
-        return readfull(raw, view)
-    got = 0
-    while got < len(view):
-        data = raw.read(len(view) - got)
-        if not data:
-            break
-        view[got : got + len(data)] = data
-        got += len(data)
-    return got
-
-
 def _read_exactly(raw: Any, n: int) -> bytes:
     """Up to ``n`` bytes, fewer only at EOF."""
     buf = bytearray(n)
-    del buf[_read_into(raw, memoryview(buf)) :]
+    del buf[readfull_any(raw, memoryview(buf)) :]
     return bytes(buf)
 
 
@@ -220,7 +214,7 @@ class DecryptingReader(io.BufferedIOBase):
         if self._raw_pos != where:
             self._raw.seek(where)
         want = self._enc if index < self._count - 1 else self._size_of_last()
-        got = _read_into(self._raw, memoryview(self._ct)[:want])
+        got = readfull_any(self._raw, memoryview(self._ct)[:want])
         self._raw_pos = where + got
         if got != want:
             raise TruncatedError(f"the file changed while it was read: chunk {index} is cut short")

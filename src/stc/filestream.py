@@ -67,6 +67,20 @@ def readfull(f: Any, view: memoryview) -> int:
     return got
 
 
+def readfull_any(f: Any, view: memoryview) -> int:
+    """:func:`readfull` for any binary reader: ``readinto`` when it has one, else ``read``."""
+    if hasattr(f, "readinto"):
+        return readfull(f, view)
+    got = 0
+    while got < len(view):
+        data = f.read(len(view) - got)
+        if not data:
+            break
+        view[got : got + len(data)] = data
+        got += len(data)
+    return got
+
+
 def _size_of(f: Any) -> "int | None":
     """Remaining size of a regular file from its current position, else None (pipes)."""
     try:
@@ -213,7 +227,7 @@ def read_file_header(fin: Any) -> Header:
 
     def read_exactly(n: int) -> bytes:
         buf = bytearray(n)
-        return bytes(buf[: readfull(fin, memoryview(buf))])
+        return bytes(buf[: readfull_any(fin, memoryview(buf))])
 
     header = read_header(read_exactly)
     if not header.is_file:
