@@ -296,3 +296,39 @@ def test_stc_open_over_an_fsspec_file() -> None:
         f.write(b"z" * 100)
     with stc.open(mem.open("/raw/a.stc", "rb"), password="pw", close_file=True) as f:
         assert f.read() == b"z" * 100
+
+
+def test_filesystem_arguments_modes_and_a_target_without_deferred_writes() -> None:
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from stc.fs import STCFileSystem
+
+    with pytest.raises(stc.ParameterError, match="give target_protocol"):
+        STCFileSystem(password=Secret("pw"))
+    assert STCFileSystem._strip_protocol(["stc://a/b", "c"]) == ["a/b", "c"]
+    fs = fsspec.filesystem("stc", target_protocol="memory", **FAST)
+    with pytest.raises(stc.ParameterError, match="mode must be 'rb' or 'wb'"):
+        fs.open("/m/x.stc", "ab")
+    fs.pipe_file("/m/x.stc", b"data")
+    wrong = fsspec.filesystem("stc", target_protocol="memory", password="other", lattice_size=64, depth=4)
+    with pytest.raises(WrongPasswordError):
+        wrong.open("/m/x.stc", "rb")
+
+    class NoDeferral(MemoryFileSystem):  # type: ignore[misc]
+        """Refuses autocommit=False, as some filesystems do."""
+
+        protocol = "nodeferral"
+
+        def open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+            if kwargs.pop("autocommit", True) is False:
+                raise NotImplementedError("no deferred writes here")
+            return super().open(path, mode, **kwargs)
+
+    target = NoDeferral()
+    plain = fsspec.filesystem("stc", fs=target, **FAST)
+    plain.pipe_file("/n/ok.stc", b"kept")
+    assert plain.cat_file("/n/ok.stc") == b"kept"
+    with pytest.raises(RuntimeError, match="stop"), plain.open("/n/cut.stc", "wb") as f:
+        f.write(b"x" * 5000)
+        raise RuntimeError("stop")
+    assert not target.exists("/n/cut.stc")  # written at once, so removed on abort

@@ -836,3 +836,61 @@ def test_armor_refusals_and_flush() -> None:
     for message, data in cases.items():
         with pytest.raises(stc.FormatError, match=message):
             armor.ArmorReader(io.BytesIO(data)).read()
+
+
+def test_misc_refusals_of_the_feature_layers(tmp_path: Any) -> None:
+    from stc import profiles, recommend, transport
+    from stc.handshake import KeyExchange
+    from stc.recipients import generate_identity, parse_identity, parse_recipient
+    from stc.recipients.text import MAX_IDENTITY_FILE, identity_lines
+
+    with pytest.raises(ParameterError, match=r"kind must be one of .*; got 'rsa'"):
+        generate_identity("rsa")
+    with pytest.raises(ParameterError, match="a recipient is a Recipient or its text form, not int"):
+        parse_recipient(5)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="an identity is an Identity or its text form, not bytes"):
+        parse_identity(b"x")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=f"larger than {MAX_IDENTITY_FILE} bytes; not an identity file"):
+        identity_lines(b"#" * (MAX_IDENTITY_FILE + 1), "big.txt")
+    assert profiles.get("backup").stream_options() == {"chunk_size": profiles.get("backup").chunk_size,
+                                                        "use_decoys": profiles.get("backup").use_decoys}
+    movie = tmp_path / "m.mp4"
+    movie.write_bytes(b"\0\0\0\x18ftypmp42" + bytes(20))
+    assert recommend.classify(str(movie)) == "media"
+    assert recommend.classify(str(tmp_path / "missing")) == "data"
+    (tmp_path / "dir").mkdir()
+    os.symlink(tmp_path / "nowhere", tmp_path / "dir" / "dangling")
+    assert recommend.survey(str(tmp_path / "dir"))["files"] == 1  # lstat of a dangling link works
+    ex = KeyExchange()
+    assert repr(ex) == f"KeyExchange(public_key={ex.public_key.hex()})"
+    tx, _ = stc.StreamingContext(bytes(32)), None
+    sender = transport.FrameSender(tx, None)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="does not fit one UDP datagram"):
+        sender.seal(bytes(70_000))
+    with pytest.raises(RuntimeError, match="not connected yet"):
+        transport.FrameReceiver(tx).local_address()
+
+
+def test_open_file_needs_file_objects_of_the_right_kind() -> None:
+    ctx = stc.STCContext("s", lattice_size=64, depth=4)
+    with pytest.raises(ParameterError, match="file must be a path or a binary file object"):
+        stc.open(object(), "rb", password="pw", ctx=ctx)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="file must be a path or a binary file object"):
+        stc.open(object(), "wb", password="pw", ctx=ctx)  # type: ignore[arg-type]
+
+
+def test_validate_chunk_fast_checks_what_it_is_given() -> None:
+    from stc.streaming import validate_chunk_fast
+
+    ctx = stc.STCContext("s", lattice_size=64, depth=4)
+    one, two = io.BytesIO(), io.BytesIO()
+    h1 = ctx.encrypt_stream(io.BytesIO(os.urandom(2048)), one, "pw", chunk_size=1024)
+    ctx.encrypt_stream(io.BytesIO(b"y"), two, "pw", chunk_size=1024)
+    with pytest.raises(FormatError, match="the metadata given does not match the chunk's header"):
+        validate_chunk_fast(two.getvalue(), h1, "pw", ctx=ctx)
+    _, message_header = ctx.encrypt(b"m", "pw", format_version=2)
+    with pytest.raises(FormatError, match="this is a message header; validate_chunk_fast works on encrypted files"):
+        validate_chunk_fast(b"\0" * 100, message_header, "pw", ctx=ctx)
+    body = one.getvalue()[h1.size:]
+    slot, info = validate_chunk_fast(body[:1040], h1, "pw", ctx=ctx)  # exactly one whole chunk
+    assert 0 <= slot < 4 and info

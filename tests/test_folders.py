@@ -267,3 +267,40 @@ def test_one_gib_of_files_round_trips(shm_dir: Path) -> None:
     for i in range(16):
         assert os.path.getsize(work / "out" / f"part-{i:02d}.bin") == 64 << 20
     assert (work / "out" / "part-07.bin").read_bytes()[-100:] == block[-100:]
+
+
+def test_folder_argument_checks_and_excluded_directories(ctx: stc.STCContext, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "keep").mkdir(parents=True)
+    (src / "skip" / "deep").mkdir(parents=True)
+    (src / "keep" / "a").write_text("a")
+    (src / "skip" / "deep" / "b").write_text("b")
+    enc = tmp_path / "f.stc"
+    folders.encrypt_folder(src, enc, "pw", ctx=ctx, excludes=["skip"])
+    out = tmp_path / "out"
+    names = {m.name for m in folders.decrypt_folder(enc, out, "pw", ctx=ctx)}
+    assert names == {"keep", "keep/a"} and not (out / "skip").exists()
+    with pytest.raises(stc.ParameterError, match="is not a directory"):
+        folders.encrypt_folder(src / "keep" / "a", tmp_path / "g.stc", "pw", ctx=ctx)
+    (tmp_path / "plainfile").write_text("x")
+    with pytest.raises(stc.ParameterError, match="exists and is not a directory"):
+        folders.decrypt_folder(enc, tmp_path / "plainfile", "pw", ctx=ctx)
+
+
+def test_a_file_that_cannot_be_read_fails_the_whole_folder(ctx: stc.STCContext, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a").write_text("a")
+    real_open = open
+
+    def failing_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file).endswith(os.sep + "a"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", failing_open)
+    with pytest.raises(PermissionError, match="Permission denied"):
+        folders.encrypt_folder(src, tmp_path / "f.stc", "pw", ctx=ctx)
+    monkeypatch.undo()
+    assert not (tmp_path / "f.stc").exists()

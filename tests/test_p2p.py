@@ -391,3 +391,29 @@ def test_udp_loss_reorder_duplication_replay() -> None:
         assert set(receiver.rejected) <= {"ReplayError"}
 
     asyncio.run(run())
+
+
+def test_frame_inputs_of_the_wrong_shape_are_refused_clearly() -> None:
+    import array
+    import struct
+
+    tx, rx = pair()
+    with pytest.raises(ParameterError, match="frame data must be bytes, not int"):
+        tx.encrypt_chunk(5)  # type: ignore[arg-type]
+    packet = tx.encrypt_packet(b"abcd" * 10)
+    wide = array.array("H")
+    wide.frombytes(bytes(packet))  # a memoryview of 2-byte items is read as its bytes
+    assert rx.decrypt_packet(memoryview(wide)) == b"abcd" * 10
+    h, _ = tx.encrypt_chunk(b"x")
+    with pytest.raises(FormatError, match="frame payload must be bytes"):
+        rx.decrypt_chunk(h, "not bytes")  # type: ignore[arg-type]
+    short = tx.encrypt_packet(b"y")
+    with pytest.raises(IntegrityError, match="did not authenticate"):
+        rx.decrypt_packet(short[:16 + 15])  # shorter than a tag
+    # A multi-chunk body too short to hold its size, and one whose length allows only one piece.
+    for body in (b"\x00\x00", struct.pack(">I", 8192) + bytes(100)):
+        tx2, rx2 = pair(optimal_chunk_size=8192)
+        frame = tx2.encrypt_packet(os.urandom(20000))
+        forged = bytes(frame[:16]) + body
+        with pytest.raises(IntegrityError, match="multi-chunk frame"):
+            rx2.decrypt_packet(forged)

@@ -104,3 +104,24 @@ def test_small_files_and_pipes_keep_the_sequential_loop(tmp_path: Path, monkeypa
     ctx.encrypt_stream(src, tmp_path / "a.stc", "pw", chunk_size=CHUNK)
     ctx.encrypt_stream(io.BytesIO(os.urandom(10 * CHUNK)), tmp_path / "b.stc", "pw", chunk_size=CHUNK)
     assert filestream.DEFAULT_CHUNK == 1 << 20
+
+
+def test_inputs_that_shrink_while_processed_are_refused(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    aead = AESGCM(bytes(32))
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.write_bytes(os.urandom(4 * 1024))
+    with open(src, "rb") as fin, open(dst, "wb") as fout, \
+            pytest.raises(OSError, match="the input shrank while it was being encrypted"):
+        parallel.seal(aead, fin, fout, 1024, 8 * 1024, None)  # told 8 KiB, holds 4: it "shrank"
+    src.write_bytes(os.urandom(8 * 1024))
+    sealed = tmp_path / "sealed"
+    with open(src, "rb") as fin, open(sealed, "wb") as fout:
+        parallel.seal(aead, fin, fout, 1024, 8 * 1024, None)
+    os.truncate(sealed, 4 * (1024 + 16))  # chunks 0..3 remain, and are good
+    with open(sealed, "rb") as fin, open(dst, "wb") as fout:
+        with pytest.raises(stc.TruncatedError, match=r"the file shrank while it was read \(chunk 4\)"):
+            parallel.open_chunks(aead, fin, fout, 1024, 8 * (1024 + 16), None, filestream.chunk_failure)
+        with pytest.raises(stc.TruncatedError, match="holds a header but no chunk"):
+            parallel.open_chunks(aead, fin, fout, 1024, 0, None, filestream.chunk_failure)
