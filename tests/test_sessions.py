@@ -153,13 +153,30 @@ def test_a_forked_child_starts_its_own_session() -> None:
     assert parent_next.session_id == parent_first.session_id and parent_next.counter == 1
 
 
-def test_the_reader_cache_is_bounded_and_keeps_only_keys_that_opened() -> None:
+def test_the_reader_cache_is_bounded_and_keeps_only_keys_that_opened(monkeypatch: pytest.MonkeyPatch) -> None:
     writer, reader = stc.STCContext("s", **CHEAP), stc.STCContext("s", **CHEAP)
-    for i in range(sessions._OPEN_CACHE + 6):
+    derived: list[bytes] = []
+    real = sessions.session_keys
+
+    def counting(*args: object) -> tuple[bytes, bytes]:
+        derived.append(args[-1])  # type: ignore[arg-type]
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sessions, "session_keys", counting)
+    first = writer.encrypt(b"x", "pw")
+    for _ in range(3):  # one derivation per session, on either side
+        assert reader.decrypt(*writer.encrypt(b"x", "pw"), "pw") == b"x"
+    assert len(derived) == 2
+    ids = [first[1].session_id]
+    for i in range(sessions._OPEN_CACHE + 5):
         writer.cel.update() if i % 2 else writer._sessions.clear()
         c, m = writer.encrypt(b"x", "pw")
+        ids.append(m.session_id)
         assert reader.decrypt(c, m, "pw") == b"x"
     assert len(reader._open_sessions) == sessions._OPEN_CACHE
+    cached = {key[3] for key in reader._open_sessions}
+    assert cached == set(ids[-sessions._OPEN_CACHE:])  # the least recently used were forgotten
+    assert reader.decrypt(*first, "pw") == b"x"  # a forgotten session is derived again, and opens
     c, m = writer.encrypt(b"x", "pw")
     fresh = stc.STCContext("s", **CHEAP)
     with pytest.raises(WrongPasswordError):
@@ -171,10 +188,16 @@ def test_errors_in_order() -> None:
     ciphertext, meta = _CTX.encrypt(b"x", "pw", context_data="c")
     with pytest.raises(ContextMismatchError):  # the context flag is checked before any key work
         _CTX.decrypt(ciphertext, meta, "wrong", context_data=None)
-    with pytest.raises(ParameterError, match="give the password"):
+    with pytest.raises(ParameterError, match=r"^give the password$"):
         _CTX.decrypt(ciphertext, meta, None, context_data="c")
-    with pytest.raises(NoMatchingIdentityError, match="password only"):
+    with pytest.raises(NoMatchingIdentityError,
+                       match=r"^this message is sealed to a password only, which no identity opens$"):
         _CTX.decrypt(ciphertext, meta, None, identities=stc.generate_identity(), context_data="c")
+    with pytest.raises(WrongPasswordError, match=r"^wrong password \(or wrong seed, or the header was modified\)$"):
+        _CTX.decrypt(ciphertext, meta, "wrong", context_data="c")
+    with pytest.raises(IntegrityError, match=r"^the key is right but the data did not authenticate: wrong context "
+                                             r"data, or the ciphertext or metadata was modified$"):
+        _CTX.decrypt(ciphertext, meta, "pw", context_data="d")
     with pytest.raises(IntegrityError, match="shorter than its tag"):
         _CTX.decrypt(ciphertext[:15], meta, "pw", context_data="c")
     with pytest.raises(FormatError, match="bytes"):
@@ -224,3 +247,10 @@ def test_a_session_key_is_a_function_of_every_input() -> None:
     assert len(keys) == 8 and all(len(k) == 32 and len(c) == 32 and k != c for k, c in keys)
     assert sessions.message_nonce(0) == bytes(12)
     assert sessions.message_nonce(2**64 - 1) == bytes(4) + b"\xff" * 8
+
+
+def test_a_random_source_that_returns_too_little_is_refused() -> None:
+    ctx = stc.STCContext("s", **CHEAP)
+    ctx._rand = lambda n: bytes(n - 1)
+    with pytest.raises(ParameterError, match=r"^the random source returned too few bytes$"):
+        ctx.encrypt(b"x", "pw")
