@@ -79,7 +79,8 @@ def _put(data: bytes, offset: int, value: bytes) -> bytes:
     (_put(V1_META, 5, b"\x09"), FormatError, r"suite"),
     (_put(V1_META, 7, b"\x11"), KDFLimitError, r"^Argon2 passes 17 outside \[1, 16\]$"),
     (_put(V1_META, 12, b"\x00"), KDFLimitError, r"^Argon2 lanes 0 outside \[1, 16\]$"),
-])
+], ids=["str", "short", "bad-magic", "version-2", "flag-0x04", "flag-0x84", "slots-0", "slots-17", "truncated",
+        "suite-9", "passes-17", "lanes-0"])
 def test_v1_parser_refusals(data: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         Metadata.parse_prefix(data)
@@ -121,7 +122,7 @@ V3_META = _CTX.encrypt(b"x", "pw", context_data={"k": 1})[1].to_bytes()
     (_put(V3_META, 5, b"\x00"), FormatError, r"suite"),
     (_put(V3_META, 11, b"\x00"), KDFLimitError, r"^Argon2 passes 0 outside \[1, 16\]$"),
     (_put(V3_META, 16, b"\x11"), KDFLimitError, r"^Argon2 lanes 17 outside \[1, 16\]$"),
-])
+], ids=["truncated", "file-magic", "version-2", "flag-0x04", "flag-0x80", "suite-0", "passes-0", "lanes-17"])
 def test_v3_parser_refusals(data: bytes, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         HeaderV3.parse_prefix(data)
@@ -288,7 +289,7 @@ def test_v2_bounds_accepted_and_round_trip() -> None:
     (V2.to_bytes()[:4] + b"\x05" + V2.to_bytes()[5:], r"^unsupported format version 5$"),
     (V2.to_bytes()[:-1], r"^header truncated: \d+ bytes needed, \d+ given$"),
     (V2.to_bytes() + b"\0", r"^1 unexpected bytes after the header$"),
-])
+], ids=["bad-magic", "version-5", "truncated", "trailing"])
 def test_v2_parser_refusals(data: bytes, message: str) -> None:
     with pytest.raises(FormatError, match=message):
         HeaderV2.from_bytes(data)
