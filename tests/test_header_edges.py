@@ -76,11 +76,12 @@ def _put(data: bytes, offset: int, value: bytes) -> bytes:
     (_put(V1_META, 53, b"\x00"), FormatError, r"^key slot count 0 outside \[1, 16\]$"),
     (_put(V1_META, 53, b"\x11"), FormatError, r"^key slot count 17 outside \[1, 16\]$"),
     (V1_META[:-1], FormatError, r"^metadata truncated: 4 key slots need 246 bytes, got 245$"),
+    (V1_META[:FIXED_SIZE], FormatError, r"^metadata truncated: 4 key slots need 246 bytes, got 54$"),
     (_put(V1_META, 5, b"\x09"), FormatError, r"suite"),
     (_put(V1_META, 7, b"\x11"), KDFLimitError, r"^Argon2 passes 17 outside \[1, 16\]$"),
     (_put(V1_META, 12, b"\x00"), KDFLimitError, r"^Argon2 lanes 0 outside \[1, 16\]$"),
 ], ids=["str", "short", "bad-magic", "version-2", "flag-0x04", "flag-0x84", "slots-0", "slots-17", "truncated",
-        "suite-9", "passes-17", "lanes-0"])
+        "fixed-part-only", "suite-9", "passes-17", "lanes-0"])
 def test_v1_parser_refusals(data: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         Metadata.parse_prefix(data)
@@ -208,8 +209,8 @@ def test_dispatch_reads_every_version() -> None:
         header, used = headers.parse_header(wire + b"rest")
         assert (header.version, used, header.to_bytes()) == (version, len(wire), wire)
         assert headers.header_from_bytes(wire) == header == headers.as_header(wire) == headers.as_header(header)
-        with pytest.raises(FormatError, match="unexpected bytes"):
-            headers.header_from_bytes(wire + b"\0")
+    with pytest.raises(FormatError, match=r"^3 unexpected bytes after the header$"):
+        headers.header_from_bytes(V3_META + b"abc")
     assert headers.read_header(_reader(V1_FILE)).is_file
     with pytest.raises(FormatError, match=r"^a header is bytes, not int$"):
         headers.parse_header(7)  # type: ignore[arg-type]
@@ -295,6 +296,20 @@ def test_v2_parser_refusals(data: bytes, message: str) -> None:
         HeaderV2.from_bytes(data)
 
 
+def test_v2_parser_messages_and_largest_header() -> None:
+    from stc.format_v2 import max_size
+
+    wire = V2.to_bytes()
+    for data, message in ((_put(wire, 6, b"\x82"), r"^unknown flag bits 0x80$"),
+                          (_put(wire, 31, b"\x05"), r"^unknown slot-layout bits 0x04$"),
+                          (_put(wire, 54, b"\x21"), r"^stanza count 33 outside \[1, 32\]$"),
+                          (_put(wire, 55, b"\x09"), r"^unknown stanza kind 9 \(known: \[1, 2, 3\]\)$")):
+        with pytest.raises(FormatError, match=message):
+            HeaderV2.from_bytes(data)
+    # docs/format.md §6: 31 + 1 + 22 + 1 + 32 * (1 + 1,168) + 16 + (16 * 32 + 16) + 32
+    assert max_size() == 38_039
+
+
 def test_v2_describe_is_exact() -> None:
     assert V2.describe() == {
         "format": "message", "version": 2, "suite": "aes-256-gcm", "epoch": 0, "chunk_size": 0, "key_slots": 4,
@@ -304,3 +319,4 @@ def test_v2_describe_is_exact() -> None:
     }
     info = V2_RCPT.describe()
     assert info["slots_by_kind"] == {"x25519": 4} and "kdf" not in info and info["key_slots"] == 4
+    assert _v2(V2, is_file=True, chunk_size=1024).describe()["format"] == "file"
