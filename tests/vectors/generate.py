@@ -106,6 +106,16 @@ def _frozen(name: str, filename: str) -> "dict[str, Any] | None":
     return next((v for v in vectors if v["name"] == name), None)
 
 
+def _wrong_key_and_context(fail: Any, ct: bytes) -> None:
+    """The fail vectors every message version has, derived from good_bytes_context."""
+    fail("fail_wrong_password", "WrongPasswordError", password="Pw")
+    fail("fail_wrong_seed", "WrongPasswordError", seed="app-seed2")
+    fail("fail_wrong_context", "IntegrityError", context={"user": "bob", "role": "admin", "n": 3,
+                                                          "tags": ["a", "b"], "ok": True})
+    fail("fail_missing_context", "ContextMismatchError", context=None)
+    fail("fail_bad_tag", "IntegrityError", ciphertext=_flip(ct, len(ct) - 1))
+
+
 def build_messages() -> list[dict[str, Any]]:
     """Version-2 messages (messages_v2.json): good ones, then fail_* ones derived from them."""
     ids = test_identities()
@@ -141,12 +151,7 @@ def build_messages() -> list[dict[str, Any]]:
 
     # Offsets (docs/format.md §6): core 0..30 (flags 6, nonce 11..26), layout 31, Argon2 32..53 (t 32,
     # m 33..36, p 37), stanza count 54, stanzas from 55 (65 bytes each here), MAC the last 32.
-    fail("fail_wrong_password", "WrongPasswordError", password="Pw")
-    fail("fail_wrong_seed", "WrongPasswordError", seed="app-seed2")
-    fail("fail_wrong_context", "IntegrityError", context={"user": "bob", "role": "admin", "n": 3,
-                                                          "tags": ["a", "b"], "ok": True})
-    fail("fail_missing_context", "ContextMismatchError", context=None)
-    fail("fail_bad_tag", "IntegrityError", ciphertext=_flip(ct, len(ct) - 1))
+    _wrong_key_and_context(fail, ct)
     fail("fail_truncated_ciphertext", "IntegrityError", ciphertext=ct[:-1])
     fail("fail_extended_ciphertext", "IntegrityError", ciphertext=ct + b"\x00")
     fail("fail_flipped_mac", "IntegrityError", metadata=_flip(md, len(md) - 1))
@@ -225,12 +230,7 @@ def build_messages_v3() -> list[dict[str, Any]]:
 
     # Offsets (docs/format.md §6a): magic 0..3, version 4, suite 5, flags 6, epoch 7..10, t 11, m 12..15,
     # p 16, Argon2 salt 17..32, session id 33..48, counter 49..56, commitment 57..88.
-    fail("fail_wrong_password", "WrongPasswordError", password="Pw")
-    fail("fail_wrong_seed", "WrongPasswordError", seed="app-seed2")
-    fail("fail_wrong_context", "IntegrityError", context={"user": "bob", "role": "admin", "n": 3,
-                                                          "tags": ["a", "b"], "ok": True})
-    fail("fail_missing_context", "ContextMismatchError", context=None)
-    fail("fail_bad_tag", "IntegrityError", ciphertext=_flip(ct, len(ct) - 1))
+    _wrong_key_and_context(fail, ct)
     fail("fail_flipped_ciphertext", "IntegrityError", ciphertext=_flip(ct, 0))
     fail("fail_truncated_ciphertext", "IntegrityError", ciphertext=ct[:-1])
     fail("fail_extended_ciphertext", "IntegrityError", ciphertext=ct + b"\x00")
