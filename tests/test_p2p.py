@@ -8,6 +8,7 @@ import os
 import random
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -417,3 +418,63 @@ def test_frame_inputs_of_the_wrong_shape_are_refused_clearly() -> None:
         forged = bytes(frame[:16]) + body
         with pytest.raises(IntegrityError, match="multi-chunk frame"):
             rx2.decrypt_packet(forged)
+
+
+# ---- sub-chunk bodies: every bound of open_body, and the scratch buffer --------------------------------
+
+def test_open_body_bounds_each_with_its_message() -> None:
+    import struct
+    import threading
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from stc.p2p import subchunks
+    from stc.p2p.frame import MAX_SUBCHUNK, MIN_SUBCHUNK
+
+    aead, hb = AESGCM(bytes(32)), bytes(16)
+
+    def body(data: bytes, size: int) -> bytes:
+        out = bytearray(subchunks.sealed_size(len(data), size))
+        subchunks.seal_into(aead, hb, 7, data, size, memoryview(out))
+        return bytes(out)
+
+    for size in (MIN_SUBCHUNK, MAX_SUBCHUNK):  # the bounds themselves are accepted
+        data = os.urandom(size + 1)  # two pieces, the last one byte
+        sealed = body(data, size)
+        assert subchunks.open_body(aead, hb, 7, sealed) == data
+        opened = subchunks.open_body(aead, hb, 7, sealed, bytearray)
+        assert type(opened) is bytearray and opened == data
+    for bad in (MIN_SUBCHUNK - 1, MAX_SUBCHUNK + 1):
+        with pytest.raises(IntegrityError, match=r"^multi-chunk frame has an invalid sub-chunk size$"):
+            subchunks.open_body(aead, hb, 7, struct.pack(">I", bad) + bytes(64))
+    with pytest.raises(IntegrityError, match=r"^multi-chunk frame too short$"):
+        subchunks.open_body(aead, hb, 7, b"\x00\x00\x20")
+    good = body(os.urandom(MIN_SUBCHUNK + 1), MIN_SUBCHUNK)  # pieces of S+16, then 1+16
+    for cut, ok in ((len(good), True), (len(good) - 1, False), (4, False), (4 + MIN_SUBCHUNK + 16, False),
+                    (4 + MIN_SUBCHUNK + 16 + 16, False)):
+        if ok:
+            assert len(subchunks.open_body(aead, hb, 7, good[:cut])) == MIN_SUBCHUNK + 1
+            continue
+        with pytest.raises((IntegrityError, InvalidTag)) as raised:
+            subchunks.open_body(aead, hb, 7, good[:cut])
+        if cut in (4, 4 + MIN_SUBCHUNK + 16, 4 + MIN_SUBCHUNK + 16 + 16):  # one piece, or an empty last one
+            assert str(raised.value) == "multi-chunk frame has a malformed length"
+
+    seen: dict[str, object] = {}
+
+    def in_a_new_thread() -> None:
+        small = subchunks._scratch_view(10)
+        seen["first"] = small.obj
+        seen["first_len"] = len(small.obj)
+        same = subchunks._scratch_view(len(small.obj))  # exactly the scratch size: reused
+        seen["reused"] = same.obj is small.obj
+        top = subchunks._scratch_view(subchunks._SCRATCH_MAX)  # at the bound: still the scratch
+        seen["top_is_scratch"] = top.obj is subchunks._scratch.buf
+        over = subchunks._scratch_view(subchunks._SCRATCH_MAX + 1)  # past it: a buffer of its own
+        seen["over_is_own"] = over.obj is not subchunks._scratch.buf and len(over) == subchunks._SCRATCH_MAX + 1
+
+    t = threading.Thread(target=in_a_new_thread)
+    t.start()
+    t.join()
+    assert seen == {"first": seen["first"], "first_len": 1 << 17, "reused": True, "top_is_scratch": True,
+                    "over_is_own": True}

@@ -463,3 +463,82 @@ def test_low_order_points_and_foreign_stanzas() -> None:
                                 (XWingIdentity, 33, "an X-Wing secret key is 32 bytes")):
         with pytest.raises(ParameterError, match=message):
             make(bytes(size))
+
+
+def test_text_forms_and_constructors_refuse_with_their_exact_messages() -> None:
+    import pickle
+
+    from stc.recipients import X25519Identity, X25519Recipient, XWingIdentity, XWingRecipient
+    from stc.recipients.text import MAX_IDENTITY_FILE, decode, encode, identity_lines
+
+    x, xw = X25519Identity.generate(), XWingIdentity.generate()
+    cases = [
+        (lambda: X25519Recipient(bytes(31)), r"^an X25519 public key is 32 bytes$"),
+        (lambda: X25519Recipient(bytearray(32)), r"^an X25519 public key is 32 bytes$"),  # type: ignore[arg-type]
+        (lambda: XWingRecipient(bytes(5)), r"^an X-Wing public key is 1216 bytes$"),
+        (lambda: XWingRecipient(bytearray(1216)), r"^an X-Wing public key is 1216 bytes$"),  # type: ignore[arg-type]
+        (lambda: X25519Identity(bytes(33)), r"^an X25519 secret key is 32 bytes$"),
+        (lambda: X25519Recipient(bytes(32)).wrap(bytes(32), bytes(32)),
+         r"^this X25519 recipient is a low-order point; nothing can be encrypted to it$"),
+        (lambda: pickle.dumps(x), r"^an identity is a secret key; save identity.to_string\(\) to a 0600 file instead$"),
+    ]
+    text_x, text_xw = x.recipient.to_string(), xw.recipient.to_string()
+    for parse, text, what in ((X25519Recipient.parse, text_x, "X25519 recipient"),
+                              (XWingRecipient.parse, text_xw, "X-Wing recipient"),
+                              (X25519Identity.parse, x.to_string(), "X25519 identity"),
+                              (XWingIdentity.parse, xw.to_string(), "X-Wing identity")):
+        assert parse(text) is not None and parse("something else") is None
+        cut = text[:-1]
+        plus = text[:-5] + "+" + text[-4:]  # an ASCII character outside base64url, right length
+        flipped = text[:-2] + ("A" if text[-2] != "A" else "B") + text[-1]
+        cases += [
+            (lambda p=parse, t=cut: p(t),
+             rf"^malformed {what}: wrong length or characters \(was it cut or mistyped\?\)$"),
+            (lambda p=parse, t=plus: p(t), rf"^malformed {what}: wrong length or characters"),
+            (lambda p=parse, t=flipped: p(t), rf"^malformed {what}: checksum mismatch \(was it mistyped\?\)$"),
+        ]
+    for call, message in cases:
+        with pytest.raises(ParameterError, match=message):
+            call()
+    low = xw.recipient.public_key[:1184] + bytes(32)
+    with pytest.raises(stc.FormatError, match=r"^the X-Wing public key's X25519 part is a low-order point$"):
+        xwing.encapsulate(low)
+    with pytest.raises(stc.FormatError, match=r"^an X-Wing public key is 1216 bytes$"):
+        xwing.encapsulate(bytes(10))
+    with pytest.raises(stc.FormatError, match=r"^malformed X-Wing public key$"):
+        xwing.encapsulate(b"\xff" * 1216)  # not a valid ML-KEM key encoding
+    # A text form whose base64 ends in "X" still round-trips (no stripping beyond the padding).
+    key = next(k for k in (hashlib.sha256(b"%d" % i).digest() for i in range(10_000))
+               if encode("p-", k).endswith("X"))
+    assert decode("p-", encode("p-", key), 32, "test key") == key
+    # Identity files: exactly the size limit is read; one byte more is not; nothing in it is refused.
+    line = x.to_string().encode() + b"\n"
+    exact = line + b"#" * (MAX_IDENTITY_FILE - len(line))
+    assert identity_lines(exact, "f") == [x.to_string()]
+    with pytest.raises(ParameterError, match=r"^empty.txt holds no identity$"):
+        identity_lines(b"# only a comment\n\n", "empty.txt")
+    # repr and hash: the type's name, the text cut at 24 characters, never the secret.
+    assert repr(x.recipient) == f"X25519Recipient({text_x[:24]}…)"
+    assert repr(x) == f"X25519Identity(recipient=X25519Recipient({text_x[:24]}…))"
+    assert hash(x.recipient) == hash(X25519Recipient.parse(text_x)) and hash(x.recipient) != hash(xw.recipient)
+
+
+def test_recipients_take_their_randomness_from_the_source_given() -> None:
+    from stc.recipients import XWingRecipient
+
+    class Stream:
+        def __init__(self) -> None:
+            self.state = hashlib.shake_256(b"stream").digest(4096)
+            self.pos = 0
+
+        def __call__(self, n: int) -> bytes:
+            out = self.state[self.pos: self.pos + n]
+            self.pos += n
+            return out
+
+    r = stc.generate_identity("mlkem768x25519").recipient
+    assert isinstance(r, XWingRecipient)
+    # ML-KEM draws inside OpenSSL; the X25519 ephemeral key (ciphertext bytes 1088..1119) is ours.
+    first, second = (r.wrap(bytes(32), bytes(32), Stream()).body[1088:1120] for _ in range(2))
+    assert first == second
+    assert XWingRecipient.decoy(Stream()).body[1088:1120] == XWingRecipient.decoy(Stream()).body[1088:1120]
