@@ -542,3 +542,14 @@ def test_recipients_take_their_randomness_from_the_source_given() -> None:
     first, second = (r.wrap(bytes(32), bytes(32), Stream()).body[1088:1120] for _ in range(2))
     assert first == second
     assert XWingRecipient.decoy(Stream()).body[1088:1120] == XWingRecipient.decoy(Stream()).body[1088:1120]
+
+
+def test_stanzas_are_checked_on_construction() -> None:
+    from stc.recipients.base import Stanza
+
+    with pytest.raises(stc.FormatError, match=r"^unknown stanza kind 9$"):
+        Stanza(9, b"")
+    with pytest.raises(stc.FormatError, match=r"^a passphrase stanza body is 64 bytes$"):
+        Stanza(PASSPHRASE, bytes(63))
+    with pytest.raises(stc.FormatError, match=r"^a mlkem768x25519 stanza body is 1168 bytes$"):
+        Stanza(3, bytes(1169))
