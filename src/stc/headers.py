@@ -16,6 +16,7 @@ Header = Union[Metadata, HeaderV2]
 #: A header a message can have (versions 1, 2 and 3).
 MessageHeader = Union[Metadata, HeaderV2, HeaderV3]
 _MAGICS = (b"STCM", b"STCF")
+_V3_NOT_A_FILE = "this is a message header (version 3); files have version 1 or 2"
 
 
 def _version(prefix: bytes) -> int:
@@ -57,7 +58,7 @@ def as_file_header(value: "MessageHeader | bytes | bytearray | memoryview") -> H
     """A header of a file (version 1 or 2) from an object or its bytes."""
     header = as_header(value)
     if isinstance(header, HeaderV3):
-        raise FormatError("this is a message header (version 3); files have version 1 or 2")
+        raise FormatError(_V3_NOT_A_FILE)
     return header
 
 
@@ -75,7 +76,7 @@ def read_header(read_exactly: Any) -> Header:
     start = take(5)
     version = _version(start)
     if version == 3:
-        raise FormatError("this is a message header (version 3); files have version 1 or 2")
+        raise FormatError(_V3_NOT_A_FILE)
     if version == 1:
         fixed = start + take(FIXED_SIZE - 5)
         return Metadata.from_bytes(fixed + take(fixed[FIXED_SIZE - 1] * SLOT_SIZE))
