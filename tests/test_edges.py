@@ -894,3 +894,57 @@ def test_validate_chunk_fast_checks_what_it_is_given() -> None:
     body = one.getvalue()[h1.size:]
     slot, info = validate_chunk_fast(body[:1040], h1, "pw", ctx=ctx)  # exactly one whole chunk
     assert 0 <= slot < 4 and info
+
+
+# ---- key slots: messages, the password-key cache and its tags -----------------------------------------
+
+def test_key_slot_refusals_with_their_exact_messages(tmp_path: Any) -> None:
+    ctx = stc.STCContext("s", **CHEAP)
+    c, m = ctx.encrypt(b"x", "pw", context_data="c", format_version=2)
+    with pytest.raises(stc.ContextMismatchError,
+                       match=r"^this data was encrypted with context data; pass the same context_data$"):
+        ctx.decrypt(c, m, "pw")
+    c2, m2 = ctx.encrypt(b"x", "pw", format_version=2)
+    with pytest.raises(stc.ContextMismatchError,
+                       match=r"^this data was encrypted without context data; pass context_data=None$"):
+        ctx.decrypt(c2, m2, "pw", context_data="c")
+    with pytest.raises(ParameterError, match=r"^give the password or an identity$"):
+        ctx.decrypt(c2, m2)
+    with pytest.raises(ParameterError, match=r"^the same password was given twice$"):
+        ctx.encrypt(b"x", "pw", additional_passwords=["pw"])
+    with pytest.raises(ParameterError, match=r"^give a password or at least one recipient$"):
+        ctx.encrypt_stream(io.BytesIO(b"x"), io.BytesIO())
+    v1 = json.loads((Path(__file__).parent / "vectors" / "messages.json").read_text())[0]
+    old = stc.STCContext(v1["seed"])
+    ct, md = bytes.fromhex(v1["ciphertext"]), bytes.fromhex(v1["metadata"])
+    with pytest.raises(stc.NoMatchingIdentityError, match=r"^this is version-1 data, which only a password opens$"):
+        old.decrypt(ct, md, identities=[stc.generate_identity()])
+    with pytest.raises(stc.WrongPasswordError, match=r"^wrong password \(or wrong seed\): no key slot opened$"):
+        old.decrypt(ct, md, "not the password")
+    identity = stc.generate_identity()
+    out = tmp_path / "one.stc"
+    ctx.encrypt_stream(io.BytesIO(b"to one key"), out, recipients=identity.recipient.to_string())  # not a list
+    assert ctx.decrypt_range(out, 0, 10, identities=[identity]) == b"to one key"
+
+
+def test_the_password_key_cache_keeps_the_32_most_recent_under_keyed_tags(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stc import keyslots
+
+    calls: list[bytes] = []
+    monkeypatch.setattr(kdf, "argon2id", lambda pw, salt, params: calls.append(pw) or bytes(32))
+    ctx = stc.STCContext("s", **CHEAP)
+    params = kdf.KdfParams(1024, 1, 4)
+    for i in range(keyslots._CACHE_ENTRIES):
+        ctx._password_key(b"pw%d" % i, bytes(16), params)
+    assert len(ctx._cache) == keyslots._CACHE_ENTRIES  # exactly full: nothing forgotten yet
+    ctx._password_key(b"pw0", bytes(16), params)  # a hit, and now the most recent
+    assert len(calls) == keyslots._CACHE_ENTRIES
+    ctx._password_key(b"new", bytes(16), params)  # one too many: the least recent (pw1) goes
+    assert len(ctx._cache) == keyslots._CACHE_ENTRIES
+    ctx._password_key(b"pw0", bytes(16), params)
+    ctx._password_key(b"new", bytes(16), params)
+    assert len(calls) == keyslots._CACHE_ENTRIES + 1  # both still cached
+    ctx._password_key(b"pw1", bytes(16), params)
+    assert calls[-1] == b"pw1" and len(calls) == keyslots._CACHE_ENTRIES + 2  # derived again
+    other = stc.STCContext("s", **CHEAP)  # tags are keyed per context: no plain hash of a password
+    assert ctx._password_tag(b"pw", bytes(16), params) != other._password_tag(b"pw", bytes(16), params)
