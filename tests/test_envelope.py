@@ -10,10 +10,10 @@ import pytest
 
 from stc import envelope
 from stc.errors import IntegrityError, NoMatchingIdentityError, ParameterError, WrongPasswordError
-from stc.format_v2 import MAX_STANZAS, SALT_SIZE
-from stc.kdf import KdfParams
+from stc.format_v2 import MAX_STANZAS, HeaderV2
+from stc.kdf import SALT_SIZE, KdfParams
 from stc.recipients import X25519Identity
-from stc.recipients.base import PASSPHRASE, X25519, Stanza
+from stc.recipients.base import PASSPHRASE, X25519, Random, Stanza
 from stc.suite import Suite
 
 PW_KEY, EPOCH_KEY = b"p" * 32, b"e" * 32
@@ -21,7 +21,7 @@ KDF = KdfParams(8, 1, 1)
 SALT = b"s" * SALT_SIZE
 
 
-def scripted(values: list[int]) -> envelope.Random:
+def scripted(values: list[int]) -> Random:
     """A random source that returns the scripted bytes one at a time, then zeros."""
     it: Iterator[int] = iter(values)
 
@@ -31,20 +31,20 @@ def scripted(values: list[int]) -> envelope.Random:
     return rand
 
 
-def seal_pw(**kw: object) -> tuple[envelope.HeaderV2, bytes]:
+def seal_pw(**kw: object) -> tuple[HeaderV2, bytes]:
     args: dict[str, object] = {"suite": Suite.AES_256_GCM, "epoch": 0, "epoch_key": EPOCH_KEY, "recipients": (),
                                "pw_keys": (PW_KEY,), "kdf": KDF, "kdf_salt": SALT, "use_decoys": True}
     args.update(kw)
     return envelope.seal(**args)  # type: ignore[arg-type]
 
 
-def open_pw(header: envelope.HeaderV2, pw_key: bytes = PW_KEY, epoch_key: bytes = EPOCH_KEY) -> bytes:
+def open_pw(header: HeaderV2, pw_key: bytes = PW_KEY, epoch_key: bytes = EPOCH_KEY) -> bytes:
     key, _ = envelope.open_file_key(header, identities=(), password_key=lambda salt, cost: pw_key,
                                     epoch_key=lambda: epoch_key)
     return key
 
 
-def kinds(header: envelope.HeaderV2) -> list[int]:
+def kinds(header: HeaderV2) -> list[int]:
     return sorted(s.kind for s in header.stanzas)
 
 
