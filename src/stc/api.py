@@ -13,7 +13,7 @@ from .fileobj import DecryptingReader, EncryptingWriter
 from .filestream import DEFAULT_CHUNK
 from .format_v2 import HeaderV2
 from .format_v3 import HeaderV3
-from .headers import Header, MessageHeader
+from .headers import FORMATS_READ, FORMATS_WRITTEN, Header, MessageHeader
 from .recipients import Identity, Recipient
 
 
@@ -174,8 +174,8 @@ def get_status() -> dict[str, Any]:
         "version": _version(),
         "primitives": ["AES-256-GCM", "ChaCha20-Poly1305", "Argon2id", "HKDF-SHA256", "BLAKE2b", "X25519",
                        "ML-KEM-768 (X-Wing)"],
-        "formats_written": {"messages_and_files": 2, "frames": 2},
-        "formats_read": {"messages_and_files": [1, 2], "frames": [1, 2]},
+        "formats_written": dict(FORMATS_WRITTEN),
+        "formats_read": {kind: list(versions) for kind, versions in FORMATS_READ.items()},
         "minimum_argon2id_for_new_data": "16 MiB, 2 passes",
     }
 

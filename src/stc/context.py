@@ -25,7 +25,7 @@ from .errors import FormatError, IntegrityError, ParameterError, StateError
 from .filestream import Progress, check_chunk_size, decrypt_file, decrypt_range, encrypt_file
 from .format_v2 import HeaderV2
 from .format_v3 import HeaderV3
-from .headers import Header, MessageHeader, as_header, parse_header
+from .headers import FORMATS_WRITTEN, Header, MessageHeader, as_header, parse_header
 from .outputs import PathOrFile
 from .recipients import Identity, Recipient, parse_identity, parse_recipients
 from .rekeyfile import finish_interrupted, rewrite_header
@@ -401,7 +401,7 @@ class STCContext(SessionMessages):
 
         return {
             "version": __version__,
-            "formats_written": {"messages_and_files": 2, "frames": 2},
+            "formats_written": dict(FORMATS_WRITTEN),
             "suite": self.suite.label,
             "lattice_size": self._lattice_size,
             "depth": self._depth,

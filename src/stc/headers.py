@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Union
 
+from . import format_v2, format_v3
 from .errors import FormatError
 from .format_v2 import HeaderV2
 from .format_v3 import HeaderV3
@@ -16,6 +17,13 @@ Header = Union[Metadata, HeaderV2]
 #: A header a message can have (versions 1, 2 and 3).
 MessageHeader = Union[Metadata, HeaderV2, HeaderV3]
 _MAGICS = (b"STCM", b"STCF")
+#: What this release writes and reads, by kind (``get_status()``).  Messages to one password
+#: are version 3; files, and messages with decoys, recipients or several passwords, version 2.
+#: Frames (``stc.p2p``) are counted apart: their header has its own version byte.
+FORMATS_WRITTEN = {"messages_and_files": format_v2.VERSION, "messages_one_password": format_v3.VERSION,
+                   "frames": 2}
+FORMATS_READ = {"messages_and_files": [1, format_v2.VERSION], "messages_one_password": [format_v3.VERSION],
+                "frames": [1, 2]}
 _V3_NOT_A_FILE = "this is a message header (version 3); files have version 1 or 2"
 
 

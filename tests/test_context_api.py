@@ -1,0 +1,87 @@
+"""STCContext's small surface pinned exactly: derive_key, get_status, the entropy threshold, pickling."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+import stc
+from stc import format_v2, format_v3
+from stc.errors import ParameterError
+from stc.p2p import frame
+
+from .conftest import CHEAP
+
+
+@pytest.fixture
+def vctx() -> stc.STCContext:
+    return stc.STCContext("vector-seed", **CHEAP)  # type: ignore[arg-type]
+
+
+def test_derive_key_known_answers(vctx: stc.STCContext) -> None:
+    # Regression vectors: HKDF-SHA256(epoch key, info = "derive " || purpose), this seed, epoch 0.
+    default = "2903c4af81096de2bb0ec00b4bdc5fa6cbe0674429efc683409fa0ec30a98fa0"
+    assert vctx.derive_key().hex() == default
+    assert vctx.derive_key(32, purpose="default").hex() == default
+    assert vctx.derive_key(16, purpose="files").hex() == "76b7768e8701b9949354c8418593a83f"
+
+
+def test_derive_key_refusals(vctx: stc.STCContext) -> None:
+    with pytest.raises(ParameterError, match=r"^purpose must be a str$"):
+        vctx.derive_key(purpose=b"files")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=r"^length must be an integer$"):
+        vctx.derive_key(True)
+    surrogate = r"^purpose is not valid text: it holds an unpaired surrogate at position 1$"
+    with pytest.raises(ParameterError, match=surrogate):
+        vctx.derive_key(purpose="a\ud800")
+
+
+def test_get_status_exactly(vctx: stc.STCContext) -> None:
+    status = vctx.get_status()
+    assert status == {
+        "version": stc.__version__,
+        "formats_written": {"messages_and_files": 2, "messages_one_password": 3, "frames": 2},
+        "suite": "aes-256-gcm",
+        "lattice_size": 16,
+        "depth": 2,
+        "kdf": {"memory_kib": vctx._kdf.memory_kib, "passes": vctx._kdf.passes, "lanes": vctx._kdf.lanes},
+        "epoch": 0,
+        "epoch_operations": 0,
+        "epoch_bytes": 0,
+        "epoch_wear": 0.0,
+        "hash_count": 0,
+        "minimum_entropy_threshold": None,
+    }
+    vctx.hash("x")
+    assert vctx.get_status()["hash_count"] == 1
+
+
+def test_formats_follow_the_format_modules() -> None:
+    written = stc.get_status()["formats_written"]
+    assert written == {"messages_and_files": format_v2.VERSION, "messages_one_password": format_v3.VERSION,
+                       "frames": frame.HEADER_VERSION}
+    read = stc.get_status()["formats_read"]
+    assert read == {"messages_and_files": [1, 2], "messages_one_password": [3], "frames": list(frame.HEADER_VERSIONS)}
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0, 1.0, 1, 0.5])
+def test_entropy_threshold_accepts_its_closed_range(vctx: stc.STCContext, threshold: float) -> None:
+    vctx.set_minimum_entropy_threshold(threshold)
+    assert vctx.get_status()["minimum_entropy_threshold"] == float(threshold)
+
+
+@pytest.mark.parametrize("threshold", [-1e-9, 1.000001, True, "0.5"])
+def test_entropy_threshold_refuses_outside(vctx: stc.STCContext, threshold: object) -> None:
+    with pytest.raises(ParameterError, match=r"^the threshold must be a number in \[0, 1\] or None; got "):
+        vctx.set_minimum_entropy_threshold(threshold)  # type: ignore[arg-type]
+
+
+def test_a_context_cannot_be_pickled_or_copied(vctx: stc.STCContext) -> None:
+    message = (r"^an STCContext holds keys and cannot be pickled or copied; "
+               r"pickle save_state\(\) and create STCContext\(seed\) again$")
+    with pytest.raises(ParameterError, match=message):
+        pickle.dumps(vctx)
+    with pytest.raises(ParameterError, match=message):
+        copy.copy(vctx)
