@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -139,13 +141,70 @@ def test_unseekable_inputs_read_in_order(files: Any, mctx: stc.STCContext, size:
             f.seek(f.tell() + 1)
 
 
-@pytest.mark.parametrize("cut", [1, CHUNK + 16, 5 * (CHUNK + 16) + 17 + 16])
-def test_unseekable_truncation_raises_on_the_read_that_reaches_it(files: Any, mctx: stc.STCContext,
-                                                                  cut: int) -> None:
-    _, sealed = files[5 * CHUNK + 17]
-    f = stc.open(io.BufferedReader(_Unseekable(sealed[:-cut])), password="pw", ctx=mctx)
-    with pytest.raises((TruncatedError, IntegrityError)):
+# Cuts of the 6-chunk file (5 full chunks of CHUNK + 16 sealed bytes, then 17 + 16), as
+# (bytes kept after the header, the error, its exact message).
+_ENC = CHUNK + 16
+_PIPE_CUTS = [
+    (5 * _ENC + 32, IntegrityError, "chunk 5 did not authenticate: the file was cut inside it, or modified"),
+    (5 * _ENC, TruncatedError, "the file is truncated: it ends after chunk 4, which is not the final chunk"),
+    (2 * _ENC + 5, TruncatedError, "the file is truncated inside chunk 2"),
+    (5, TruncatedError, "the file is truncated inside chunk 0"),
+    (0, TruncatedError, "the file holds a header but no chunk"),
+]
+
+
+@pytest.mark.parametrize(("kept", "error", "message"), _PIPE_CUTS, ids=[str(c[0]) for c in _PIPE_CUTS])
+def test_unseekable_truncation_raises_on_the_read_that_reaches_it(files: Any, mctx: stc.STCContext, kept: int,
+                                                                  error: type[Exception], message: str) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    header = len(sealed) - (len(data) + 6 * 16)
+    f = stc.open(io.BufferedReader(_Unseekable(sealed[: header + kept])), password="pw", ctx=mctx)
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
         f.read()
+
+
+def test_read1_reads_at_most_size(files: Any, mctx: stc.STCContext) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    with stc.open(io.BytesIO(sealed), password="pw", ctx=mctx) as f:
+        assert f.read1(5) == data[:5]
+        assert f.read1() == data[5:]
+
+
+class _CountingSeeks(io.BytesIO):
+    seeks = 0
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self.seeks += 1
+        return super().seek(offset, whence)
+
+
+def test_reading_in_order_does_not_seek_between_chunks(files: Any, mctx: stc.STCContext) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    raw = _CountingSeeks(sealed)
+    with stc.open(raw, password="pw", ctx=mctx) as f:
+        opened = raw.seeks
+        assert b"".join(iter(lambda: f.read(100), b"")) == data
+        assert raw.seeks - opened <= 1  # at most once, to the first chunk: then each read follows the last
+
+
+def test_an_abandoned_writer_whose_abort_fails_stays_quiet(mctx: stc.STCContext,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from stc.fileobj import EncryptingWriter
+
+    reported: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+
+    def failing_abort(exc: "BaseException | None") -> None:
+        raise RuntimeError("cleanup failed")
+
+    writer = EncryptingWriter(io.BytesIO(), b"header", mctx._new_header(["pw"], [], context_data=None,
+                                                                         use_decoys=False, chunk_size=CHUNK,
+                                                                         is_file=True)[1],
+                              CHUNK, on_abort=failing_abort)
+    writer.write(b"half")
+    del writer
+    gc.collect()
+    assert reported == []
 
 
 def test_a_pipe_reads_through_a_real_subprocess(tmp_path: Path, mctx: stc.STCContext) -> None:
@@ -289,7 +348,7 @@ def test_an_empty_final_chunk_after_a_full_one_is_refused_by_every_reader(mctx: 
     data = _crafted(mctx, [(os.urandom(CHUNK), False)] * full_chunks + [(b"", True)])
     path = tmp_path / "crafted.stc"
     path.write_bytes(data)
-    message = "an empty final chunk follows a full one"
+    message = r"^an empty final chunk follows a full one \(not produced by STC\)$"
     with pytest.raises(IntegrityError, match=message):  # sequential loop (1 chunk) or both workers (4)
         mctx.decrypt_stream(path, output_path=tmp_path / "out", password="pw")
     assert not (tmp_path / "out").exists()
@@ -341,8 +400,11 @@ def test_seek_whence_and_closed_reader(files: Any, mctx: stc.STCContext) -> None
         with pytest.raises(ValueError, match="closed file"):
             call()
     pipe = stc.open(_Unseekable(sealed), "rb", password="pw", ctx=mctx)
-    with pytest.raises(io.UnsupportedOperation, match="from the end"):
+    with pytest.raises(io.UnsupportedOperation, match=r"^cannot seek from the end of an unseekable encrypted stream$"):
         pipe.seek(0, io.SEEK_END)
+    with pytest.raises(io.UnsupportedOperation, match=r"^the encrypted input is not seekable; read it in order$"):
+        pipe.seek(1)
+    assert pipe.seek(0) == 0  # where it is: allowed
 
 
 def test_a_file_cut_while_it_is_read_is_refused(tmp_path: Path, mctx: stc.STCContext) -> None:
