@@ -56,6 +56,16 @@ def test_get_status_exactly(vctx: stc.STCContext) -> None:
     }
     vctx.hash("x")
     assert vctx.get_status()["hash_count"] == 1
+    vctx.hash(b"y")
+    assert vctx.get_status()["hash_count"] == 2
+
+
+def test_hash_refusals(vctx: stc.STCContext) -> None:
+    with pytest.raises(ParameterError, match=r"^data must be str or bytes, not int$"):
+        vctx.hash(5)  # type: ignore[arg-type]
+    surrogate = r"^the data is not valid text: it holds an unpaired surrogate at position 0$"
+    with pytest.raises(ParameterError, match=surrogate):
+        vctx.hash("\udc80")
 
 
 def test_formats_follow_the_format_modules() -> None:

@@ -446,6 +446,41 @@ def test_a_reader_without_readinto_is_read_with_read(files: Any, mctx: stc.STCCo
         assert f.read() == data
 
 
+class _NoSeekable:
+    """A reader with read() and nothing else; ``seekable`` missing or raising."""
+
+    def __init__(self, data: bytes, seekable_raises: bool) -> None:
+        self._data = io.BytesIO(data)
+        if seekable_raises:
+            self.seekable = self._closed_seekable
+
+    def read(self, n: int = -1) -> bytes:
+        return self._data.read(n)
+
+    def _closed_seekable(self) -> bool:
+        raise ValueError("I/O operation on closed file")
+
+
+@pytest.mark.parametrize("seekable_raises", [False, True])
+def test_an_input_that_cannot_say_it_is_seekable_is_read_as_a_pipe(files: Any, mctx: stc.STCContext,
+                                                                   seekable_raises: bool) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    with stc.open(_NoSeekable(sealed, seekable_raises), "rb", password="pw", ctx=mctx) as f:  # type: ignore[arg-type]
+        assert not f.seekable() and f.read() == data
+
+
+def test_a_cache_of_one_chunk(files: Any, mctx: stc.STCContext) -> None:
+    from stc.fileobj import DecryptingReader
+
+    data, sealed = files[5 * CHUNK + 17]
+    for size in (0, -3):
+        reader = DecryptingReader(io.BytesIO(sealed), mctx._opener("pw", (), None), cache_chunks=size)
+        for index in (0, 1, 0):
+            reader.seek(index * CHUNK + 1)
+            assert reader.read(1) == data[index * CHUNK + 1 : index * CHUNK + 2]
+        assert list(reader._cache) == [0]
+
+
 def test_seek_whence_and_closed_reader(files: Any, mctx: stc.STCContext) -> None:
     data, sealed = files[5 * CHUNK + 17]
     f = stc.open(io.BytesIO(sealed), "rb", password="pw", ctx=mctx)
