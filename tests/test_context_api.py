@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import io
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,7 @@ import stc
 from stc import format_v2, format_v3
 from stc.errors import ParameterError
 from stc.p2p import frame
+from stc.recipients import X25519Identity
 
 from .conftest import CHEAP
 
@@ -95,3 +98,23 @@ def test_a_context_cannot_be_pickled_or_copied(vctx: stc.STCContext) -> None:
         pickle.dumps(vctx)
     with pytest.raises(ParameterError, match=message):
         copy.copy(vctx)
+
+
+def test_entropy_health_reports_this_epoch(vctx: stc.STCContext) -> None:
+    vctx.encrypt(b"x" * 100, password="pw")
+    vctx.cel.update()
+    vctx.encrypt(b"y" * 10, password="pw")
+    report = vctx.get_entropy_health()
+    assert (report["epoch"], report["epoch_operations"], report["epoch_bytes"]) == (
+        vctx.cel.epoch, vctx.cel.operations, vctx.cel.bytes_processed)
+    assert report["epoch"] == 1 and report["epoch_operations"] >= 1 and report["epoch_bytes"] >= 10
+
+
+def test_rekey_passes_use_decoys_on(vctx: stc.STCContext, tmp_path: Path) -> None:
+    alice = X25519Identity.generate()
+    path = tmp_path / "f.stc"
+    vctx.encrypt_stream(io.BytesIO(b"data"), path, "pw", use_decoys=False)
+    plain = vctx.rekey(path, password="pw", add=[alice.recipient], use_decoys=False)
+    assert len(plain.stanzas) == 2  # the passphrase and alice, nothing else
+    padded = vctx.rekey(path, password="pw", add=[X25519Identity.generate().recipient])
+    assert len(padded.stanzas) == 1 + 4  # the passphrase; two recipients and two decoys

@@ -162,6 +162,37 @@ def test_progress_callback_sequence(ctx: stc.STCContext, tmp_path: Path) -> None
     assert calls == [(CHUNK, None), (1500, None)]  # unknown total for non-files
 
 
+@pytest.mark.parametrize("size", [1, 100, CHUNK])
+def test_progress_of_a_one_chunk_file_and_of_a_pipe(ctx: stc.STCContext, tmp_path: Path, size: int) -> None:
+    dst, meta = _enc(ctx, tmp_path, b"q" * size)
+    calls: list[tuple[int, int | None]] = []
+    ctx.decrypt_stream(dst, meta, tmp_path / "out", "pw", progress_callback=lambda d, t: calls.append((d, t)))
+    assert calls == [(size, size)]
+    calls.clear()
+    with dst.open("rb") as raw:
+        pipe = _Pipe(raw.read())
+    ctx.decrypt_stream(pipe, meta, io.BytesIO(), "pw", progress_callback=lambda d, t: calls.append((d, t)))
+    assert calls == [(size, None)]  # a pipe has none
+
+
+class _Pipe(io.RawIOBase):
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: "bytearray | memoryview") -> int:
+        return self._data.readinto(b)
+
+
+def test_a_length_no_file_of_ours_has_is_refused_by_name(ctx: stc.STCContext, tmp_path: Path) -> None:
+    dst, _ = _enc(ctx, tmp_path, b"q" * (2 * CHUNK))
+    dst.write_bytes(dst.read_bytes() + bytes(5))
+    with pytest.raises(stc.TruncatedError, match=r"^the file is truncated or has a malformed final chunk$"):
+        ctx.decrypt_range(dst, 0, 10, password="pw")
+
+
 def test_file_objects_and_pipes(ctx: stc.STCContext) -> None:
     r, w = os.pipe()
     data = os.urandom(5 * CHUNK + 3)
@@ -225,7 +256,7 @@ def test_encrypt_failure_leaves_nothing(ctx: stc.STCContext, tmp_path: Path) -> 
 
 
 def test_missing_arguments(ctx: stc.STCContext, tmp_path: Path) -> None:
-    with pytest.raises(stc.ParameterError):
+    with pytest.raises(stc.ParameterError, match=r"^output_path is required$"):
         ctx.decrypt_stream(tmp_path / "x", password="pw")
     with pytest.raises(stc.ParameterError, match="binary file object"):
         ctx.encrypt_stream(io.StringIO("text"), io.BytesIO(), "pw")  # type: ignore[arg-type]
