@@ -186,6 +186,14 @@ class _Pipe(io.RawIOBase):
         return self._data.readinto(b)
 
 
+def test_a_header_without_chunks_is_refused_by_name(ctx: stc.STCContext, tmp_path: Path) -> None:
+    dst, meta = _enc(ctx, tmp_path, b"q" * 10)
+    dst.write_bytes(dst.read_bytes()[: -(10 + 16)])
+    with pytest.raises(stc.TruncatedError, match=r"^the file holds a header but no chunk$"):
+        ctx.decrypt_stream(dst, meta, tmp_path / "out", "pw")
+    _only(tmp_path, dst.name)
+
+
 def test_a_length_no_file_of_ours_has_is_refused_by_name(ctx: stc.STCContext, tmp_path: Path) -> None:
     dst, _ = _enc(ctx, tmp_path, b"q" * (2 * CHUNK))
     dst.write_bytes(dst.read_bytes() + bytes(5))

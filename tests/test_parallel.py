@@ -106,6 +106,41 @@ def test_small_files_and_pipes_keep_the_sequential_loop(tmp_path: Path, monkeypa
     assert filestream.DEFAULT_CHUNK == 1 << 20
 
 
+@pytest.mark.parametrize("size", [parallel.MIN_CHUNKS * CHUNK - 1, parallel.MIN_CHUNKS * CHUNK])
+def test_both_workers_start_at_exactly_min_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    used: list[str] = []
+    seal, open_chunks = parallel.seal, parallel.open_chunks
+    monkeypatch.setattr(parallel, "seal", lambda *a, **k: used.append("seal") or seal(*a, **k))
+    monkeypatch.setattr(parallel, "open_chunks", lambda *a, **k: used.append("open") or open_chunks(*a, **k))
+    ctx = stc.STCContext("par", **CHEAP)
+    data = os.urandom(size)
+    src, enc, out = tmp_path / "in", tmp_path / "in.stc", tmp_path / "out"
+    src.write_bytes(data)
+    ctx.encrypt_stream(src, enc, "pw", chunk_size=CHUNK)
+    ctx.decrypt_stream(enc, output_path=out, password="pw")
+    assert out.read_bytes() == data
+    assert used == (["seal", "open"] if size == parallel.MIN_CHUNKS * CHUNK else [])
+
+
+def test_a_file_object_output_keeps_the_sequential_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the parallel path ran")
+
+    ctx = stc.STCContext("par", **CHEAP)
+    data = os.urandom(8 * CHUNK)
+    src, enc = tmp_path / "in", tmp_path / "in.stc"
+    src.write_bytes(data)
+    ctx.encrypt_stream(src, enc, "pw", chunk_size=CHUNK)
+    monkeypatch.setattr(parallel, "seal", forbidden)
+    monkeypatch.setattr(parallel, "open_chunks", forbidden)
+    out = io.BytesIO()
+    ctx.decrypt_stream(enc, output_path=out, password="pw")
+    assert out.getvalue() == data
+    with enc.open("rb") as fin:
+        ctx.decrypt_stream(io.BytesIO(fin.read()), output_path=tmp_path / "out", password="pw")
+    assert (tmp_path / "out").read_bytes() == data
+
+
 def test_inputs_that_shrink_while_processed_are_refused(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
