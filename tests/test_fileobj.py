@@ -479,6 +479,9 @@ def test_a_cache_of_one_chunk(files: Any, mctx: stc.STCContext) -> None:
             reader.seek(index * CHUNK + 1)
             assert reader.read(1) == data[index * CHUNK + 1 : index * CHUNK + 2]
         assert list(reader._cache) == [0]
+        raw = reader._raw
+        reader.close()
+        assert not raw.closed  # a reader closes its input only when told to
 
 
 def test_seek_whence_and_closed_reader(files: Any, mctx: stc.STCContext) -> None:
