@@ -337,6 +337,28 @@ def test_stream_decrypt_file_stats(tmp_path: Path) -> None:
         stream_decrypt_file(enc, tmp_path / "o2", meta)
 
 
+@pytest.mark.parametrize(("size", "chunks"), [(0, 1), (1, 1), (CHUNK, 1), (2 * CHUNK + 1, 3)])
+def test_the_sequential_loop_counts_chunks_and_reports_no_empty_chunk(tmp_path: Path, size: int,
+                                                                       chunks: int) -> None:
+    ctx = stc.STCContext("large-file-seed", lattice_size=16, depth=2, insecure_allow_weak_kdf=True)
+    enc, meta = _enc(ctx, tmp_path, os.urandom(size))
+    calls: list[tuple[int, int | None]] = []
+    for source in (enc, _Pipe(enc.read_bytes())):
+        calls.clear()
+        stats = stream_decrypt_file(source, tmp_path / "out", meta, "pw", ctx=ctx,
+                                    progress_callback=lambda d, t: calls.append((d, t)))
+        assert (stats["chunks_processed"], stats["bytes_processed"]) == (chunks, size)
+        assert [d for d, _ in calls] == [min(size, (i + 1) * CHUNK) for i in range(chunks)] if size else calls == []
+
+
+def test_metadata_that_does_not_match_is_refused_by_name(ctx: stc.STCContext, tmp_path: Path) -> None:
+    first, _ = _enc(ctx, tmp_path, b"a" * 10)
+    first.rename(tmp_path / "first.stc")
+    _, other_meta = _enc(ctx, tmp_path, b"b" * 10)
+    with pytest.raises(stc.FormatError, match=r"^the metadata given does not match this file's header$"):
+        ctx.decrypt_stream(tmp_path / "first.stc", other_meta, tmp_path / "out", "pw")
+
+
 def test_stream_encrypt_file_and_metadata_as_bytes(tmp_path: Path) -> None:
     src = tmp_path / "in.bin"
     data = os.urandom(3 * CHUNK + 7)
