@@ -304,7 +304,7 @@ def test_decrypt_range_validation(ctx: stc.STCContext, tmp_path: Path) -> None:
         ctx.decrypt_range(enc, 0, 2, "bad")
     bound, _ = _enc(ctx, tmp_path, b"0123456789", context_data={"user": 7})
     assert ctx.decrypt_range(bound, 2, 3, "pw", context_data={"user": 7}) == b"234"
-    with pytest.raises(stc.IntegrityError, match="^chunk 0 did not authenticate: wrong context data"):
+    with pytest.raises(stc.IntegrityError, match=r"^chunk 0 did not authenticate: wrong context data"):
         ctx.decrypt_range(bound, 2, 3, "pw", context_data={"user": 8})
     with pytest.raises(stc.ContextMismatchError):
         ctx.decrypt_range(bound, 2, 3, "pw")
