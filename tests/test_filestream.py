@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import threading
 from pathlib import Path
 
 import pytest
@@ -378,3 +379,21 @@ def test_stream_encrypt_file_and_metadata_as_bytes(tmp_path: Path) -> None:
     out = tmp_path / "out.bin"
     stream_decrypt_file(tmp_path / "in.stc", out, None, "pw", seed="s")
     assert out.read_bytes() == data
+
+
+def test_the_writer_is_a_named_daemon_thread_with_a_ring_of_three_buffers(ctx: stc.STCContext) -> None:
+    from stc import filestream
+
+    seen: list[tuple[str, bool]] = []
+
+    def progress(done: int, total: "int | None") -> None:
+        seen.extend((t.name, t.daemon) for t in threading.enumerate() if t.name.startswith("stc-"))
+
+    ctx.encrypt_stream(io.BytesIO(b"x" * (3 * CHUNK)), io.BytesIO(), "pw", chunk_size=CHUNK,
+                       progress_callback=progress)
+    assert seen and set(seen) == {("stc-writer", True)}  # a daemon: it never keeps the interpreter alive
+    writer = filestream._PipelinedWriter(io.BytesIO(), 16)
+    try:
+        assert writer._free.qsize() == 3  # memory is bounded by three chunk buffers
+    finally:
+        writer.close()
