@@ -550,3 +550,61 @@ def test_a_commit_that_fails_abandons_the_output(mctx: stc.STCContext) -> None:
     with pytest.raises(OSError, match="rename failed"):
         w.close()
     assert w.closed and len(aborted) == 1 and isinstance(aborted[0], OSError)
+
+
+class _FailsAfter(io.RawIOBase):
+    """A sink that accepts ``budget`` bytes, then fails like a full disk."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        if len(b) > self.budget:
+            raise OSError(28, "No space left on device")
+        self.budget -= len(b)
+        return len(b)
+
+
+def _writer(mctx: stc.STCContext, raw: Any, aborted: list[Any]) -> Any:
+    from stc.fileobj import EncryptingWriter
+
+    header, aead, _ = mctx._new_header(["pw"], [], context_data=None, use_decoys=False, chunk_size=CHUNK,
+                                       is_file=True)
+    return EncryptingWriter(raw, header.to_bytes(), aead, CHUNK, on_abort=aborted.append)
+
+
+def test_on_abort_is_told_what_went_wrong(mctx: stc.STCContext) -> None:
+    aborted: list[Any] = []
+    with pytest.raises(OSError, match="No space") as header_failure:
+        _writer(mctx, _FailsAfter(0), aborted)  # the header cannot be written
+    assert aborted == [header_failure.value]
+    aborted.clear()
+    writer = _writer(mctx, _FailsAfter(200), aborted)
+    with pytest.raises(OSError, match="No space") as chunk_failure:
+        writer.write(os.urandom(3 * CHUNK))  # the first full chunk cannot be written
+    assert aborted == [chunk_failure.value] and writer.closed
+    aborted.clear()
+    with pytest.raises(KeyError) as in_block, _writer(mctx, io.BytesIO(), aborted) as writer:
+        writer.write(b"partial")
+        raise KeyError("the caller's own error")
+    assert aborted == [in_block.value]
+    with pytest.raises(ValueError, match=r"^write to closed file$"):
+        writer.write(b"more")
+
+
+def test_an_oversized_buffer_at_the_last_chunk_gets_only_what_is_left(files: Any, mctx: stc.STCContext) -> None:
+    data, sealed = files[5 * CHUNK + 17]
+    with stc.open(io.BytesIO(sealed), password="pw", ctx=mctx) as f:
+        for index in range(CACHE_CHUNKS):  # the final chunk, cached at open, is evicted
+            f.seek(index * CHUNK + 1)
+            f.read(1)
+        assert 5 not in f._cache
+        f.seek(5 * CHUNK)
+        buf = bytearray(2 * CHUNK)
+        assert f.readinto(buf) == 17 and bytes(buf[:17]) == data[5 * CHUNK :]
+        f.seek(0)
+        whole = bytearray(len(data) + 100)
+        assert f.readinto(whole) == len(data) and bytes(whole[: len(data)]) == data
