@@ -397,3 +397,61 @@ def test_the_writer_is_a_named_daemon_thread_with_a_ring_of_three_buffers(ctx: s
         assert writer._free.qsize() == 3  # memory is bounded by three chunk buffers
     finally:
         writer.close()
+
+
+def test_readfull_any_prefers_readinto() -> None:
+    from stc.filestream import readfull_any
+
+    class OnlyReadinto:
+        def __init__(self, data: bytes) -> None:
+            self._data = io.BytesIO(data)
+
+        def readinto(self, b: "bytearray | memoryview") -> int:
+            return self._data.readinto(b)
+
+    buf = bytearray(5)
+    assert readfull_any(OnlyReadinto(b"abcdefg"), memoryview(buf)) == 5 and buf == bytearray(b"abcde")
+
+
+def _three_chunks(ctx: stc.STCContext, tmp_path: Path, tamper: "int | None" = None) -> tuple[Path, bytes]:
+    data = os.urandom(3 * CHUNK)
+    enc, _ = _enc(ctx, tmp_path, data)
+    if tamper is not None:
+        blob = bytearray(enc.read_bytes())
+        header = len(blob) - 3 * ENC
+        blob[header + tamper * ENC + 5] ^= 1
+        enc.write_bytes(bytes(blob))
+    return enc, data
+
+
+@pytest.mark.parametrize(("tamper", "offset", "length"), [(0, CHUNK + 5, 10), (0, 7, 0), (1, 0, CHUNK)],
+                         ids=["before", "empty", "boundary"])
+def test_decrypt_range_opens_only_the_chunks_it_needs(ctx: stc.STCContext, tmp_path: Path, tamper: int,
+                                                      offset: int, length: int) -> None:
+    # chunk `tamper` is outside the range: the range still opens (the final chunk is always checked)
+    enc, data = _three_chunks(ctx, tmp_path, tamper)
+    assert ctx.decrypt_range(enc, offset, length, "pw") == data[offset : offset + length]
+
+
+def test_decrypt_range_refusals_say_why(ctx: stc.STCContext, tmp_path: Path) -> None:
+    enc, _ = _three_chunks(ctx, tmp_path, tamper=2)
+    with pytest.raises(stc.IntegrityError, match=r"^chunk 2 did not authenticate: the file was modified, truncated, "
+                                                 r"reordered or spliced$"):
+        ctx.decrypt_range(enc, 0, 10, "pw")
+    with pytest.raises(stc.ParameterError, match=r"^offset and length must be non-negative integers$"):
+        ctx.decrypt_range(enc, 0, -1, "pw")
+    (tmp_path / "cut").mkdir()
+    cut, _ = _three_chunks(ctx, tmp_path / "cut")
+    cut.write_bytes(cut.read_bytes()[:-ENC])  # ends at a chunk boundary: the true final chunk is gone
+    with pytest.raises(stc.TruncatedError, match=r"^the file is truncated: it ends after chunk 1, which is not the "
+                                                 r"final chunk$"):
+        ctx.decrypt_range(cut, 0, 10, "pw")
+
+
+def test_a_message_is_not_a_file(ctx: stc.STCContext, tmp_path: Path) -> None:
+    ciphertext, meta = ctx.encrypt(b"hello", password="pw", format_version=2)
+    path = tmp_path / "m.stc"
+    path.write_bytes(meta.to_bytes() + ciphertext)
+    with pytest.raises(stc.FormatError, match=r"^this is a message header, not an encrypted file; "
+                                              r"decrypt it as a message$"):
+        ctx.decrypt_stream(path, output_path=tmp_path / "out", password="pw")
