@@ -1,0 +1,127 @@
+"""StreamingContext statistics exactly (under a fake clock), and the packet API's inputs, outputs and refusals."""
+
+from __future__ import annotations
+
+import array
+import copy
+import pickle
+import struct
+from collections.abc import Callable
+
+import pytest
+
+from stc.errors import FormatError, IntegrityError, ParameterError
+from stc.p2p import StreamingContext
+from stc.p2p import context as p2p_context
+
+SEED = bytes(range(32))
+STEP = 0.001  # the fake clock advances one millisecond a reading
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Replace the contexts' clock: each reading is STEP after the last; returns the readings."""
+    readings: list[float] = []
+
+    def now() -> float:
+        readings.append(100.0 + STEP * len(readings))
+        return readings[-1]
+
+    monkeypatch.setattr(p2p_context, "_now", now)
+    return readings
+
+
+APIS: dict[str, tuple[Callable[[StreamingContext, bytes], object], Callable[[StreamingContext, object], object]]] = {
+    "chunk": (lambda tx, data: tx.encrypt_chunk(data), lambda rx, sealed: rx.decrypt_chunk(*sealed)),  # type: ignore[misc]
+    "packet": (lambda tx, data: tx.encrypt_packet(data), lambda rx, sealed: rx.decrypt_packet(sealed)),  # type: ignore[arg-type]
+}
+
+
+def test_before_any_frame_every_figure_is_zero(clock: list[float]) -> None:
+    stats = StreamingContext(SEED).get_performance_stats()
+    for key in ("chunks_encrypted", "chunks_decrypted", "bytes_encrypted", "bytes_decrypted", "subchunks_created"):
+        assert stats[key] == 0
+    for key in ("encrypt_throughput_mbps", "decrypt_throughput_mbps", "avg_encrypt_ms", "avg_decrypt_ms"):
+        assert stats[key] == 0.0
+    assert clock == []
+
+
+@pytest.mark.parametrize("api", list(APIS))
+def test_stats_are_exact_and_one_frame_in_sixteen_reads_the_clock(clock: list[float], api: str) -> None:
+    seal, open_ = APIS[api]
+    tx, rx = StreamingContext(SEED), StreamingContext(SEED)
+    sealed = [seal(tx, bytes(1000)) for _ in range(20)]
+    assert len(clock) == 4  # frames 0 and 16: a reading before and after each
+    for item in sealed:
+        open_(rx, item)
+    assert len(clock) == 8
+    sent, heard = tx.get_performance_stats(), rx.get_performance_stats()
+    assert (sent["chunks_encrypted"], sent["bytes_encrypted"]) == (20, 20000)
+    assert (heard["chunks_decrypted"], heard["bytes_decrypted"]) == (20, 20000)
+    assert sent["avg_encrypt_ms"] == pytest.approx(1.0) and heard["avg_decrypt_ms"] == pytest.approx(1.0)
+    # 1000 bytes in one millisecond: 1 MB/s
+    assert sent["encrypt_throughput_mbps"] == pytest.approx(1.0)
+    assert heard["decrypt_throughput_mbps"] == pytest.approx(1.0)
+    assert sent["decrypt_throughput_mbps"] == 0.0 and heard["encrypt_throughput_mbps"] == 0.0
+
+
+def test_multi_chunk_packets_count_their_pieces(clock: list[float]) -> None:
+    tx, rx = StreamingContext(SEED), StreamingContext(SEED)
+    for _ in range(2):
+        assert rx.decrypt_packet(tx.encrypt_packet(bytes(65536))) == bytes(65536)
+    assert tx.get_performance_stats()["subchunks_created"] == 4
+    assert tx.subchunks_created == 4
+
+
+def test_packets_are_bytearrays_and_any_buffer_is_taken() -> None:
+    tx, rx = StreamingContext(SEED), StreamingContext(SEED)
+    words = array.array("I", range(100))
+    for data in (words, memoryview(words), bytearray(b"abc"), memoryview(b"xyz")):
+        packet = tx.encrypt_packet(data)
+        assert type(packet) is bytearray
+        opened = rx.decrypt_packet(packet)
+        assert type(opened) is bytearray and opened == memoryview(data).cast("B").tobytes()
+    with pytest.raises(ParameterError, match=r"^frame data must be bytes, not str$"):
+        tx.encrypt_packet("text")  # type: ignore[arg-type]
+
+
+def test_packet_refusals_are_named_and_counted_as_rejections_not_replays() -> None:
+    tx, rx = StreamingContext(SEED), StreamingContext(SEED)
+    good = tx.encrypt_packet(b"payload")
+    cases = [
+        (b"short", FormatError, r"^a packet is bytes of at least 16 \(the frame header\)$"),
+        (bytes([9]) + bytes(good[1:]), FormatError, r"^unsupported frame header version 9$"),
+        (bytes(good[:1]) + b"\x07" + bytes(good[2:]), FormatError, r"^unknown frame flags 0x07$"),
+        (bytes(good[:-1]) + bytes([good[-1] ^ 1]), IntegrityError, r"^frame did not authenticate: tampered, "
+                                                                   r"truncated, or sealed under another seed$"),
+    ]
+    for packet, error, message in cases:
+        with pytest.raises(error, match=message):
+            rx.decrypt_packet(packet)
+    stats = rx.get_performance_stats()
+    assert (stats["frames_rejected"], stats["replays_rejected"]) == (len(cases), 0)
+
+
+def test_a_known_sender_switching_frame_version_is_refused_by_name() -> None:
+    tx, rx = StreamingContext(SEED), StreamingContext(SEED)
+    packet = tx.encrypt_packet(b"first")
+    rx.decrypt_packet(packet)
+    _, flags, sender, epoch, seq = struct.unpack(">BB8sHI", bytes(packet[:16]))
+    forged = struct.pack(">BB8sHI", 1, flags, sender, epoch + 1, seq) + bytes(packet[16:])  # a new epoch
+    with pytest.raises(IntegrityError, match=r"^sender switched from frame version 2 to 1$"):
+        rx.decrypt_packet(forged)
+
+
+def test_rotation_happens_exactly_at_the_byte_budget_in_every_epoch() -> None:
+    tx = StreamingContext(SEED, key_rotation_mb=4000 / (1 << 20))  # 4,000 bytes an epoch
+    epochs = [tx.encrypt_chunk(bytes(1000))[0].epoch for _ in range(12)]
+    assert epochs == [0] * 4 + [1] * 4 + [2] * 4  # the fourth 1,000 bytes still fit, the fifth does not
+
+
+def test_a_streaming_context_cannot_be_pickled_or_copied() -> None:
+    message = r"^a StreamingContext holds keys and a sender's sequence; it cannot be pickled or copied$"
+    ctx = StreamingContext(SEED)
+    with pytest.raises(ParameterError, match=message):
+        pickle.dumps(ctx)
+    with pytest.raises(ParameterError, match=message):
+        copy.copy(ctx)
