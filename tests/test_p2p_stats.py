@@ -126,3 +126,63 @@ def test_a_streaming_context_cannot_be_pickled_or_copied() -> None:
         pickle.dumps(ctx)
     with pytest.raises(ParameterError, match=message):
         copy.copy(ctx)
+
+
+def test_epochs_seen_accumulates_and_sets_the_depth() -> None:
+    tx = StreamingContext(SEED, key_rotation_mb=1000 / (1 << 20), initial_depth=2, max_depth=6)
+    rx = StreamingContext(SEED, initial_depth=2, max_depth=6)
+    for _ in range(4):  # epochs 0, 1, 2, 3: one frame of 1,000 bytes each
+        rx.decrypt_chunk(*tx.encrypt_chunk(bytes(1000)))
+    stats = rx.get_performance_stats()
+    assert stats["epochs_seen"] == 3 and stats["cel_depth"] == 5 and rx.cel_depth == 5
+    assert tx.get_performance_stats()["key_rotations"] == 3
+
+
+def test_a_header_built_by_hand_opens_like_the_one_returned() -> None:
+    from stc.p2p import ChunkHeader
+
+    tx, rx = StreamingContext(SEED), StreamingContext(SEED)
+    header, body = tx.encrypt_chunk(b"by hand")
+    rebuilt = ChunkHeader(header.flags, header.sender_id, header.epoch, header.sequence)
+    assert "_wire" not in rebuilt.__dict__
+    assert rx.decrypt_chunk(rebuilt, body) == b"by hand"
+
+
+def test_two_threads_opening_one_frame_accept_it_once() -> None:
+    """The race the early window check cannot see: both threads pass it before either commits."""
+    import threading
+
+    from stc.errors import ReplayError
+
+    tx, rx = StreamingContext(SEED), StreamingContext(SEED)
+    rx.decrypt_chunk(*tx.encrypt_chunk(b"first"))  # the epoch is now stored
+    header, body = tx.encrypt_chunk(b"raced")
+    epoch = rx._table.peers[header.sender_id].epochs[header.epoch]
+    real, entered, release = epoch.aead, threading.Event(), threading.Event()
+
+    class Held:
+        """Holds the first caller inside decrypt until released."""
+
+        def decrypt(self, *args: object) -> bytes:
+            if not entered.is_set():
+                entered.set()
+                release.wait(10)
+            return real.decrypt(*args)  # type: ignore[no-any-return]
+
+    epoch.aead = Held()
+    outcome: list[object] = []
+
+    def first() -> None:
+        try:
+            outcome.append(rx.decrypt_chunk(header, body))
+        except ReplayError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert entered.wait(10)
+    assert rx.decrypt_chunk(header, body) == b"raced"  # the second caller commits first
+    release.set()
+    thread.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], ReplayError)
+    assert str(outcome[0]) == f"frame {header.sequence} was already received (duplicate or replay)"
