@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import copy
 import pickle
+import re
 import struct
 from collections.abc import Callable
 
@@ -186,3 +187,54 @@ def test_two_threads_opening_one_frame_accept_it_once() -> None:
     thread.join(10)
     assert len(outcome) == 1 and isinstance(outcome[0], ReplayError)
     assert str(outcome[0]) == f"frame {header.sequence} was already received (duplicate or replay)"
+
+
+def test_constructor_defaults_are_the_documented_ones() -> None:
+    ctx = StreamingContext(SEED)
+    assert (ctx.optimal_chunk_size, ctx.enable_adaptive_chunking, ctx.initial_depth, ctx.max_depth,
+            ctx.key_schedule_size, ctx.entropy_pool_size, ctx.key_rotation_mb, ctx.role) == (
+        32768, True, 2, 6, 256, 1024, 10, None)
+    assert ctx._rotation_bytes == 10 << 20
+
+
+@pytest.mark.parametrize(("name", "low", "high"), [
+    ("optimal_chunk_size", 256, (1 << 24) - 1), ("max_depth", 1, 64), ("initial_depth", 1, 6),
+    ("key_schedule_size", 64, 65535), ("entropy_pool_size", 8, 1 << 20),
+])
+def test_each_integer_setting_at_its_edges(name: str, low: int, high: int) -> None:
+    extra = {"initial_depth": 1} if name == "max_depth" else {}  # the default 2 needs max_depth >= 2
+    for ok in (low, high):
+        assert getattr(StreamingContext(SEED, **{name: ok}, **extra), name) == ok  # type: ignore[arg-type]
+    for bad in (low - 1, high + 1, True, 8.0):
+        message = rf"^{name} must be an integer in \[{low}, {high}\]; got {re.escape(repr(bad))}$"
+        with pytest.raises(ParameterError, match=message):
+            StreamingContext(SEED, **{name: bad}, **extra)  # type: ignore[arg-type]
+
+
+def test_the_other_settings_refused_by_name() -> None:
+    top = 1 << 20
+    assert StreamingContext(SEED, key_rotation_mb=top).key_rotation_mb == top
+    for bad in (0, -1, top + 0.5, "10", True):
+        with pytest.raises(ParameterError, match=rf"^key_rotation_mb must be a number in \(0, {top}\]; got "):
+            StreamingContext(SEED, key_rotation_mb=bad)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=r"^enable_adaptive_chunking must be a bool$"):
+        StreamingContext(SEED, enable_adaptive_chunking=1)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=r"^role must be None, 'initiator' or 'responder'$"):
+        StreamingContext(SEED, role="server")
+
+
+def test_a_new_sender_id_is_never_one_this_context_used() -> None:
+    ctx = StreamingContext(SEED)
+    first = ctx._send.id
+    draws = iter([first, first, b"\x02" * 8])
+    ctx._random = lambda n: next(draws)  # type: ignore[method-assign]
+    assert ctx._new_sender().id == b"\x02" * 8
+
+
+def test_chunks_count_their_pieces_and_refuse_text_by_name(clock: list[float]) -> None:
+    tx = StreamingContext(SEED)
+    for _ in range(2):
+        tx.encrypt_chunk(bytes(65536))
+    assert tx.subchunks_created == 4
+    with pytest.raises(ParameterError, match=r"^frame data must be bytes, not str$"):
+        tx.encrypt_chunk("text")  # type: ignore[arg-type]
