@@ -118,3 +118,32 @@ def test_rekey_passes_use_decoys_on(vctx: stc.STCContext, tmp_path: Path) -> Non
     assert len(plain.stanzas) == 2  # the passphrase and alice, nothing else
     padded = vctx.rekey(path, password="pw", add=[X25519Identity.generate().recipient])
     assert len(padded.stanzas) == 1 + 4  # the passphrase; two recipients and two decoys
+
+
+def test_encrypt_and_decrypt_refusals_say_exactly_why(vctx: stc.STCContext, tmp_path: Path) -> None:
+    from stc._payload import chunk_nonce
+    from stc.errors import FormatError, IntegrityError
+
+    with pytest.raises(ParameterError, match=r"^data must be str or bytes, not int$"):
+        vctx.encrypt(5, password="pw")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=r"^the data is not valid text: it holds an unpaired surrogate at "
+                                             r"position 2$"):
+        vctx.encrypt("ab\udc80", password="pw")
+    ciphertext, meta = vctx.encrypt(b"body", password="pw", format_version=2)
+    with pytest.raises(FormatError, match=r"^ciphertext must be bytes, not str$"):
+        vctx.decrypt("text", meta, password="pw")  # type: ignore[arg-type]
+    flipped = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
+    with pytest.raises(IntegrityError, match=r"^the key is right but the data did not authenticate: wrong context "
+                                             r"data, or the ciphertext or metadata was modified$"):
+        vctx.decrypt(flipped, meta, password="pw")
+    path = tmp_path / "f.stc"
+    file_meta = vctx.encrypt_stream(io.BytesIO(b"file"), path, "pw")
+    with pytest.raises(FormatError, match=r"^this is a file header; use decrypt_stream$"):
+        vctx.decrypt(path.read_bytes()[file_meta.size :], file_meta, password="pw")
+    # text that authenticates but is not UTF-8: only a writer other than STC makes it
+    sealed, header = vctx._seal_v3(b"\xff\xfe", "pw", None, True)  # version 3
+    with pytest.raises(IntegrityError, match=r"^authenticated text is not valid UTF-8$"):
+        vctx.decrypt(sealed, header, password="pw")
+    header2, aead, encoded = vctx._new_header(["pw"], [], context_data=None, use_decoys=False, text=True)
+    with pytest.raises(IntegrityError, match=r"^authenticated text is not valid UTF-8$"):
+        vctx.decrypt(aead.encrypt(chunk_nonce(0, True), b"\xc3", encoded), header2, password="pw")
