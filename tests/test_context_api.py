@@ -147,3 +147,39 @@ def test_encrypt_and_decrypt_refusals_say_exactly_why(vctx: stc.STCContext, tmp_
     header2, aead, encoded = vctx._new_header(["pw"], [], context_data=None, use_decoys=False, text=True)
     with pytest.raises(IntegrityError, match=r"^authenticated text is not valid UTF-8$"):
         vctx.decrypt(aead.encrypt(chunk_nonce(0, True), b"\xc3", encoded), header2, password="pw")
+
+
+def test_saved_state_known_answer(vctx: stc.STCContext) -> None:
+    # A regression vector: the state of a fresh context of this seed, its MAC keyed from the seed.
+    assert vctx.save_state() == {
+        "cel_state": {"version": 2, "epoch": 0, "operations": 0, "bytes_processed": 0,
+                      "seed_check": "31b84ee53526a30dba720269423fe9b3",
+                      "mac": "e8fcf256030175f3bbfc78c7fc1ddf39b101bc6a94eef4a97dfb8882c5490305"},
+        "phe_state": {"version": 2, "hash_count": 0},
+        "pcf_state": {"version": 2, "suite": "aes-256-gcm", "lattice_size": 16, "depth": 2},
+    }
+
+
+def test_constructor_defaults_and_refusal() -> None:
+    status = stc.STCContext("defaults").get_status()
+    assert (status["lattice_size"], status["depth"], status["suite"]) == (128, 6, "aes-256-gcm")
+    with pytest.raises(ParameterError, match=r"^insecure_allow_weak_kdf must be a bool$"):
+        stc.STCContext("s", insecure_allow_weak_kdf=1)  # type: ignore[arg-type]
+
+
+def test_the_entropy_threshold_is_inclusive_and_its_refusal_says_what_to_do(vctx: stc.STCContext,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vctx, "get_entropy_health", lambda: {"quality_score": 0.5})
+    vctx.set_minimum_entropy_threshold(0.5)
+    vctx.encrypt(b"at the threshold", password="pw")
+    vctx.set_minimum_entropy_threshold(0.6)
+    with pytest.raises(ParameterError, match=r"^entropy health 0\.500 is below the minimum of 0\.600 set for this "
+                                             r"context: call ctx\.cel\.update\(\) to start a new epoch \(or lower "
+                                             r"the threshold\)$"):
+        vctx.encrypt(b"below", password="pw")
+
+
+def test_format_version_3_refuses_what_it_cannot_hold(vctx: stc.STCContext) -> None:
+    with pytest.raises(ParameterError, match=r"^format_version=3 holds one password only: no recipients, "
+                                             r"additional passwords or decoys$"):
+        vctx.encrypt(b"x", password="pw", additional_passwords=["b"], format_version=3)
