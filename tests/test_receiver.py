@@ -31,9 +31,9 @@ def _accept(table: PeerTable, epoch: int, seq: int, version: int = 2, depth: int
     header = _header(epoch, seq, version, sender)
     peer = table.peers.get(sender)
     if peer is not None and epoch in peer.epochs:  # as StreamingContext does: a stored epoch is not derived
-        return table.commit_locked(header, peer.epochs[epoch], None, depth)
-    key, pending = table.derive(peer, header, depth)
-    return table.commit_locked(header, key, pending, depth)
+        return table.commit_locked(header, None, depth)
+    _, pending = table.derive(peer, header, depth)
+    return table.commit_locked(header, pending, depth)
 
 
 def _same_key(a: object, b: object) -> bool:
@@ -53,32 +53,31 @@ def test_epochs_advanced_are_counted_from_the_newest_known() -> None:
 def test_an_epoch_another_thread_stored_first_shares_its_window() -> None:
     table = _table()
     first, second = _header(4, 0), _header(4, 1)
-    key1, pending1 = table.derive(None, first, 2)
-    key2, pending2 = table.derive(None, second, 2)  # both derived before either committed
-    table.commit_locked(first, key1, pending1, 2)
-    assert table.commit_locked(second, key2, pending2, 2) == 0
+    _, pending1 = table.derive(None, first, 2)
+    _, pending2 = table.derive(None, second, 2)  # both derived before either committed
+    table.commit_locked(first, pending1, 2)
+    assert table.commit_locked(second, pending2, 2) == 0
     stored = table.peers[SENDER].epochs[4]
     with pytest.raises(ReplayError):
         stored.window.check(0)  # the first frame's bit is in the one window kept
     with pytest.raises(ReplayError):
-        table.commit_locked(first, key1, pending1, 2)
+        table.commit_locked(first, pending1, 2)
 
 
 def test_a_sender_forgotten_meanwhile_is_refused_with_the_reason() -> None:
     table = _table()
     header = _header(3, 0)
-    key, _ = table.derive(None, header, 2)
     with pytest.raises(ReplayError, match=r"^this receiver forgot the sender while the frame was being opened$"):
-        table.commit_locked(header, key, None, 2)
+        table.commit_locked(header, None, 2)
     table.retired.retire(SENDER, 5)  # it had reached epoch 5 before it was forgotten
     with pytest.raises(ReplayError, match=r"^this receiver forgot the sender, which had reached epoch 5; only its "
                                           r"later epochs are accepted now$"):
         table.derive(None, _header(5, 0), 2)
-    key, pending = table.derive(None, _header(6, 0), 2)  # retired after this frame was derived
+    _, pending = table.derive(None, _header(6, 0), 2)  # retired after this frame was derived
     table.retired.retire(SENDER, 6)
     with pytest.raises(ReplayError, match=r"^this receiver forgot the sender; only its later epochs are accepted "
                                           r"now$"):
-        table.commit_locked(_header(6, 0), key, pending, 2)
+        table.commit_locked(_header(6, 0), pending, 2)
     assert _accept(table, 7, 0) == 0  # a later epoch readmits it
     assert table.retired.floor(SENDER) == 0 and SENDER in table.peers
 
@@ -89,10 +88,10 @@ def test_frames_below_the_floor_and_version_switches() -> None:
     with pytest.raises(ReplayError, match=r"^frame is from retired epoch 7; its replay state was erased$"):
         table.derive(table.peers[SENDER], _header(7, 0), 2)
     late = _header(9, 0)
-    key, pending = table.derive(table.peers[SENDER], late, 2)
+    _, pending = table.derive(table.peers[SENDER], late, 2)
     _accept(table, 20, 0, depth=2)  # meanwhile the sender moved on: floor 18
     with pytest.raises(ReplayError, match=r"^frame is from retired epoch 9; its replay state was erased$"):
-        table.commit_locked(late, key, pending, 2)
+        table.commit_locked(late, pending, 2)
     with pytest.raises(IntegrityError, match=r"^sender switched from frame version 2 to 1$"):
         table.derive(table.peers[SENDER], _header(21, 0, version=1), 2)
 
@@ -120,10 +119,10 @@ def test_version_1_chains_are_walked_forward_from_the_newest_link() -> None:
 def test_version_1_links_a_new_sender_brings_never_replace_stored_windows() -> None:
     table = _table()
     one, two = _header(1, 0, version=1), _header(2, 0, version=1)
-    key1, pending1 = table.derive(None, one, 2)
-    key2, pending2 = table.derive(None, two, 2)  # its links 0..2 were derived before epoch 1 was stored
-    table.commit_locked(one, key1, pending1, 2)
-    table.commit_locked(two, key2, pending2, 2)
+    _, pending1 = table.derive(None, one, 2)
+    _, pending2 = table.derive(None, two, 2)  # its links 0..2 were derived before epoch 1 was stored
+    table.commit_locked(one, pending1, 2)
+    table.commit_locked(two, pending2, 2)
     with pytest.raises(ReplayError):
         table.peers[SENDER].epochs[1].window.check(0)  # epoch 1's window still holds frame 0
 

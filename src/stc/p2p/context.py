@@ -371,7 +371,7 @@ class StreamingContext:
                         pass
                 else:
                     assert header is not None
-                    self._stats["epochs_seen"] += self._table.commit_locked(header, key, pending, self.cel_depth)
+                    self._stats["epochs_seen"] += self._table.commit_locked(header, pending, self.cel_depth)
                 self._dec_count += 1
                 self._dec_bytes += len(plain)
             finally:

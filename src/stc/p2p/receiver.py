@@ -101,7 +101,7 @@ class PeerTable:
         key.aead = frame_aead_v1(self.suite, chain)
         return key, Pending(b"", links)
 
-    def commit_locked(self, header: ChunkHeader, key: Epoch, pending: "Pending | None", depth: int) -> int:
+    def commit_locked(self, header: ChunkHeader, pending: "Pending | None", depth: int) -> int:
         """Record an authenticated frame (the caller holds the receive lock): its sender and epoch if
         new, retired epochs erased, and its window bit, checked and set together.  Returns how many
         epochs the sender moved ahead (for the depth statistic)."""
