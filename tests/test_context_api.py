@@ -183,3 +183,10 @@ def test_format_version_3_refuses_what_it_cannot_hold(vctx: stc.STCContext) -> N
     with pytest.raises(ParameterError, match=r"^format_version=3 holds one password only: no recipients, "
                                              r"additional passwords or decoys$"):
         vctx.encrypt(b"x", password="pw", additional_passwords=["b"], format_version=3)
+
+
+def test_a_cost_below_the_floor_is_refused_with_the_figures() -> None:
+    with pytest.raises(ParameterError, match=r"^lattice_size=32, depth=3 gives Argon2id 4 MiB and 1 pass\(es\), "
+                                             r"below the minimum of 16 MiB and 2 passes \(lattice_size >= 64 and "
+                                             r"depth >= 4\)$"):
+        stc.STCContext("s", lattice_size=32, depth=3)

@@ -455,3 +455,36 @@ def test_a_message_is_not_a_file(ctx: stc.STCContext, tmp_path: Path) -> None:
     with pytest.raises(stc.FormatError, match=r"^this is a message header, not an encrypted file; "
                                               r"decrypt it as a message$"):
         ctx.decrypt_stream(path, output_path=tmp_path / "out", password="pw")
+
+
+class _NonBlocking(io.RawIOBase):
+    """A non-blocking reader and writer: data while there is some, then None ("would block")."""
+
+    def __init__(self, data: bytes = b"", room: int = 0) -> None:
+        self._data, self._room = io.BytesIO(data), room
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def readinto(self, b: "bytearray | memoryview") -> "int | None":
+        return self._data.readinto(b) or None
+
+    def write(self, b: "bytes | bytearray | memoryview") -> "int | None":  # type: ignore[override]
+        n = min(len(b), self._room)
+        self._room -= n
+        return n or None
+
+
+def test_non_blocking_streams_are_read_and_written_exactly_or_refused_by_name() -> None:
+    from stc.filestream import readfull, writeall
+
+    buf = bytearray(4)
+    assert readfull(_NonBlocking(b"abcd"), memoryview(buf)) == 4 and buf == bytearray(b"abcd")  # no read past it
+    with pytest.raises(OSError, match=r"^input would block; use a blocking file or pipe$"):
+        readfull(_NonBlocking(b"ab"), memoryview(bytearray(4)))
+    writeall(_NonBlocking(room=4), b"abcd")  # exactly what fits: no write past it
+    with pytest.raises(OSError, match=r"^output would block; use a blocking file$"):
+        writeall(_NonBlocking(room=2), b"abcd")
