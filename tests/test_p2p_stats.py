@@ -59,10 +59,12 @@ def test_stats_are_exact_and_one_frame_in_sixteen_reads_the_clock(clock: list[fl
     sent, heard = tx.get_performance_stats(), rx.get_performance_stats()
     assert (sent["chunks_encrypted"], sent["bytes_encrypted"]) == (20, 20000)
     assert (heard["chunks_decrypted"], heard["bytes_decrypted"]) == (20, 20000)
-    assert sent["avg_encrypt_ms"] == pytest.approx(1.0) and heard["avg_decrypt_ms"] == pytest.approx(1.0)
+    exact = {"rel": 1e-9}
+    assert sent["avg_encrypt_ms"] == pytest.approx(1.0, **exact)
+    assert heard["avg_decrypt_ms"] == pytest.approx(1.0, **exact)
     # 1000 bytes in one millisecond: 1 MB/s
-    assert sent["encrypt_throughput_mbps"] == pytest.approx(1.0)
-    assert heard["decrypt_throughput_mbps"] == pytest.approx(1.0)
+    assert sent["encrypt_throughput_mbps"] == pytest.approx(1.0, **exact)
+    assert heard["decrypt_throughput_mbps"] == pytest.approx(1.0, **exact)
     assert sent["decrypt_throughput_mbps"] == 0.0 and heard["encrypt_throughput_mbps"] == 0.0
 
 
@@ -118,6 +120,16 @@ def test_rotation_happens_exactly_at_the_byte_budget_in_every_epoch() -> None:
     tx = StreamingContext(SEED, key_rotation_mb=4000 / (1 << 20))  # 4,000 bytes an epoch
     epochs = [tx.encrypt_chunk(bytes(1000))[0].epoch for _ in range(12)]
     assert epochs == [0] * 4 + [1] * 4 + [2] * 4  # the fourth 1,000 bytes still fit, the fifth does not
+    assert tx.get_performance_stats()["current_epoch"] == 2
+
+
+def test_a_malformed_header_is_a_rejection_not_a_replay() -> None:
+    tx, rx = StreamingContext(SEED), StreamingContext(SEED)
+    _, body = tx.encrypt_chunk(b"x")
+    with pytest.raises(FormatError, match=r"^a frame header is exactly 16 bytes$"):
+        rx.decrypt_chunk(b"short", body)
+    stats = rx.get_performance_stats()
+    assert (stats["frames_rejected"], stats["replays_rejected"]) == (1, 0)
 
 
 def test_a_streaming_context_cannot_be_pickled_or_copied() -> None:
