@@ -2,7 +2,8 @@
 
 Runs mutmut (configured in pyproject.toml, ``[tool.mutmut]``: fast tests only, since
 subprocess tests cannot see mutants) over the security modules, then prints a table of
-killed / survived / no-test / timeout per module and the score ``killed / (all - equivalent)``,
+killed / timeout / survived / no-test per module and the score ``(killed + timeout) / (all - equivalent)``
+(a mutant that makes a test hang is detected, as mutmut counts it),
 where *equivalent* are the survivors listed in docs/testing.md with a reason.  Not part of
 CI: a full run takes tens of minutes on two cores.  ``--report-only`` reads the results of
 the last run without running anything.
@@ -85,8 +86,8 @@ def main() -> int:
                        check=False)
     table = results(modules)
     total: Counter[str] = Counter()
-    print(f"{'module':<22} {'mutants':>7} {'killed':>7} {'equiv':>6} {'surv':>5} {'no test':>7} {'other':>6} "
-          f"{'score':>7}")
+    print(f"{'module':<22} {'mutants':>7} {'killed':>7} {'timeout':>7} {'equiv':>6} {'surv':>5} {'no test':>7} "
+          f"{'other':>6} {'score':>7}")
     for module, c in table.items():
         total.update(c)
         print(_row(module, c))
@@ -97,12 +98,13 @@ def main() -> int:
 
 
 def _row(name: str, c: Counter[str]) -> str:
+    """One table row; a timeout counts as detected (the mutant made a test hang), as mutmut counts it."""
     n = sum(c.values())
-    other = n - c["killed"] - c["equivalent"] - c["survived"] - c["no tests"]
+    other = n - c["killed"] - c["timeout"] - c["equivalent"] - c["survived"] - c["no tests"]
     scored = n - c["equivalent"]
-    score = f"{100 * c['killed'] / scored:.1f}%" if scored else "-"
-    return (f"{name:<22} {n:>7} {c['killed']:>7} {c['equivalent']:>6} {c['survived']:>5} {c['no tests']:>7} "
-            f"{other:>6} {score:>7}")
+    score = f"{100 * (c['killed'] + c['timeout']) / scored:.1f}%" if scored else "-"
+    return (f"{name:<22} {n:>7} {c['killed']:>7} {c['timeout']:>7} {c['equivalent']:>6} {c['survived']:>5} "
+            f"{c['no tests']:>7} {other:>6} {score:>7}")
 
 
 if __name__ == "__main__":

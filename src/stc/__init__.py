@@ -27,7 +27,7 @@ from .errors import (
     WrongPasswordError,
 )
 
-__version__ = "0.4.0"
+__version__ = "0.4.1"
 
 _LAZY = {
     "STCContext": "context", "decrypting_context": "context", "HeaderV2": "format_v2", "HeaderV3": "format_v3",
