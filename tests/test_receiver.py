@@ -140,3 +140,22 @@ def test_a_full_record_of_forgotten_senders_refuses_new_ones_only_when_one_must_
     with pytest.raises(ReplayError, match=rf"^this session has seen too many senders \({MAX_RETIRED} forgotten\); "
                                           r"start a new session$"):
         _accept(table, 0, 0, sender=b"u" * 8)
+
+
+def test_a_version_1_walk_turns_only_from_the_newest_known_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work bound of an unauthenticated version-1 header: the walk towards its epoch starts at
+    the newest epoch known, so a sender far along costs a few turns, not one per epoch so far."""
+    from stc.p2p import receiver
+
+    table = _table()
+    for epoch in range(0, 401, 2):
+        _accept(table, epoch, 0, version=1)
+    turns: list[int] = []
+
+    def counting_range(*args: int) -> range:
+        turns.append(len(range(*args)))
+        return range(*args)
+
+    monkeypatch.setattr(receiver, "range", counting_range, raising=False)
+    table.derive(table.peers[SENDER], _header(402, 0, version=1), 2)
+    assert turns == [receiver.V1_MAX_EPOCH_JUMP + 1]  # epochs 400, 401 and 402
