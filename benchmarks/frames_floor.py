@@ -31,6 +31,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from stc.bench import bare_frame_loop
 from stc.p2p import StreamingContext
 from stc.p2p.frame import HEADER, make_header
 
@@ -95,14 +96,6 @@ def rows(size: int, batches: int, batch: int) -> dict[str, Any]:
     frame = os.urandom(size)
     seed = os.urandom(32)
     tx, rx = StreamingContext(seed), StreamingContext(seed)
-    aead = AESGCM(os.urandom(32))
-    ad = bytes(16)
-    counter = [0]
-
-    def bare() -> None:
-        counter[0] += 1
-        nonce = counter[0].to_bytes(12, "big")
-        aead.decrypt(nonce, aead.encrypt(nonce, frame, ad), ad)
 
     def direct() -> None:
         header, body = tx.encrypt_chunk(frame)
@@ -112,7 +105,7 @@ def rows(size: int, batches: int, batch: int) -> dict[str, Any]:
         rx.decrypt_packet(tx.encrypt_packet(frame))
 
     cases: dict[str, Callable[[], None]] = {
-        "bare_aesgcm": bare,
+        "bare_aesgcm": bare_frame_loop(frame),
         "floor_nolock": _floor(frame, locks=False, header_object=False),
         "floor_locks": _floor(frame, locks=True, header_object=False),
         "floor_locks_header": _floor(frame, locks=True, header_object=True),
