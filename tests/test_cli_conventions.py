@@ -280,12 +280,20 @@ def test_signals_clean_up_and_stale_partials_are_removed(f: dict[str, Path]) -> 
     assert run("encrypt", big, "--passphrase-file", f["pw"], "--fast").exit_code == 0
     target = f["dir"] / "huge.out"
     for sig, code in ((signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)):
-        proc = subprocess.Popen([sys.executable, "-m", "stc", "decrypt", f"{big}.stc", "-o", str(target),
-                                 "--passphrase-file", str(f["pw"])], env=ENV, stderr=subprocess.PIPE)
-        deadline = time.time() + 30
-        while not any(p.name.endswith(".stc-partial") for p in f["dir"].iterdir()) and time.time() < deadline:
-            time.sleep(0.01)
+        for _ in range(5):  # a fast machine may finish 256 MiB before the signal lands: try again
+            proc = subprocess.Popen([sys.executable, "-m", "stc", "decrypt", f"{big}.stc", "-o", str(target),
+                                     "--passphrase-file", str(f["pw"])], env=ENV, stderr=subprocess.PIPE)
+            deadline = time.time() + 30
+            while not any(p.name.endswith(".stc-partial") for p in f["dir"].iterdir()) and time.time() < deadline:
+                time.sleep(0.005)
+            proc.send_signal(signal.SIGSTOP)  # held mid-output: the signal is then certain to land first
+            if proc.poll() is None and any(p.name.endswith(".stc-partial") for p in f["dir"].iterdir()):
+                break
+            proc.send_signal(signal.SIGCONT)
+            proc.wait(timeout=60)
+            target.unlink(missing_ok=True)
         proc.send_signal(sig)
+        proc.send_signal(signal.SIGCONT)
         assert proc.wait(timeout=60) == code, sig
         assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
         assert not any(p.name.endswith(".stc-partial") for p in f["dir"].iterdir()) and not target.exists()
