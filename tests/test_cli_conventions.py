@@ -279,6 +279,22 @@ def test_signals_clean_up_and_stale_partials_are_removed(f: dict[str, Path]) -> 
             out.write(os.urandom(1 << 20))
     assert run("encrypt", big, "--passphrase-file", f["pw"], "--fast").exit_code == 0
     target = f["dir"] / "huge.out"
+    # A shell starts background jobs with SIGINT ignored, and a child inherits that (and keeps it,
+    # as it should). Catch SIGINT here, so each child starts with the default the CLI then handles.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _signal_each_decrypt(f, big, target)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    stale = f["dir"] / ".huge.out.999999999.abcd.stc-partial"  # left by a writer that was SIGKILLed
+    stale.write_bytes(b"partial plaintext")
+    os.chmod(stale, 0o600)
+    assert run("decrypt", f["enc"], "-o", f["dir"] / "huge.out", "--passphrase-file", f["pw"]).exit_code == 0
+    assert not stale.exists()
+
+
+def _signal_each_decrypt(f: dict[str, Path], big: Path, target: Path) -> None:
+    """Stop a decrypt mid-output with each signal: its exit code, no traceback, nothing left."""
     for sig, code in ((signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)):
         for _ in range(5):  # a fast machine may finish 256 MiB before the signal lands: try again
             proc = subprocess.Popen([sys.executable, "-m", "stc", "decrypt", f"{big}.stc", "-o", str(target),
@@ -297,11 +313,6 @@ def test_signals_clean_up_and_stale_partials_are_removed(f: dict[str, Path]) -> 
         assert proc.wait(timeout=60) == code, sig
         assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
         assert not any(p.name.endswith(".stc-partial") for p in f["dir"].iterdir()) and not target.exists()
-    stale = f["dir"] / ".huge.out.999999999.abcd.stc-partial"  # left by a writer that was SIGKILLed
-    stale.write_bytes(b"partial plaintext")
-    os.chmod(stale, 0o600)
-    assert run("decrypt", f["enc"], "-o", f["dir"] / "huge.out", "--passphrase-file", f["pw"]).exit_code == 0
-    assert not stale.exists()
 
 
 def test_range_output_is_atomic_0600_and_never_through_a_symlink(f: dict[str, Path]) -> None:
