@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +34,19 @@ def shm_dir(tmp_path: Path) -> Iterator[Path]:
         yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+class FullDisk(io.RawIOBase):
+    """A sink that accepts ``room`` bytes, then fails like a full disk (ENOSPC)."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        if len(b) > self.room:
+            raise OSError(28, "No space left on device")
+        self.room -= len(b)
+        return len(b)

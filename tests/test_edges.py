@@ -31,7 +31,7 @@ from stc.format_v3 import HeaderV3
 from stc.p2p import StreamingContext, frame, keys
 from stc.p2p import replay as p2p_replay
 from stc.p2p.replay import Window
-from tests.conftest import CHEAP
+from tests.conftest import CHEAP, FullDisk
 
 SEED = os.urandom(32)
 
@@ -270,21 +270,6 @@ def test_v3_header_field_bounds() -> None:
 
 # ---- files: failure injection and exact ranges ------------------------------------------------------
 
-class _Full(io.RawIOBase):
-    """A writer that fails like a full disk after ``room`` bytes."""
-
-    def __init__(self, room: int) -> None:
-        self.room = room
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        if len(b) > self.room:
-            raise OSError(28, "No space left on device")
-        self.room -= len(b)
-        return len(b)
-
 
 class _Short(io.RawIOBase):
     """A writer that takes at most 1000 bytes a call (as a raw file or pipe may)."""
@@ -323,7 +308,7 @@ class _Breaking(io.RawIOBase):
 def test_a_writer_that_fails_surfaces_as_an_error(room: int, ctx: stc.STCContext) -> None:
     data = os.urandom(5 * 1024 * 1024)
     with pytest.raises(OSError, match="No space"):
-        ctx.encrypt_stream(io.BytesIO(data), _Full(room), "pw")
+        ctx.encrypt_stream(io.BytesIO(data), FullDisk(room), "pw")
 
 
 def test_short_writes_lose_nothing(ctx: stc.STCContext) -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import stc
 from stc.errors import IntegrityError, ParameterError, TruncatedError, WrongPasswordError
 from stc.fileobj import CACHE_CHUNKS
+from tests.conftest import FullDisk
 
 CHUNK = 1024
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK + 17]
@@ -552,22 +553,6 @@ def test_a_commit_that_fails_abandons_the_output(mctx: stc.STCContext) -> None:
     assert w.closed and len(aborted) == 1 and isinstance(aborted[0], OSError)
 
 
-class _FailsAfter(io.RawIOBase):
-    """A sink that accepts ``budget`` bytes, then fails like a full disk."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        if len(b) > self.budget:
-            raise OSError(28, "No space left on device")
-        self.budget -= len(b)
-        return len(b)
-
-
 def _writer(mctx: stc.STCContext, raw: Any, aborted: list[Any]) -> Any:
     from stc.fileobj import EncryptingWriter
 
@@ -579,10 +564,10 @@ def _writer(mctx: stc.STCContext, raw: Any, aborted: list[Any]) -> Any:
 def test_on_abort_is_told_what_went_wrong(mctx: stc.STCContext) -> None:
     aborted: list[Any] = []
     with pytest.raises(OSError, match="No space") as header_failure:
-        _writer(mctx, _FailsAfter(0), aborted)  # the header cannot be written
+        _writer(mctx, FullDisk(0), aborted)  # the header cannot be written
     assert aborted == [header_failure.value]
     aborted.clear()
-    writer = _writer(mctx, _FailsAfter(200), aborted)
+    writer = _writer(mctx, FullDisk(200), aborted)
     with pytest.raises(OSError, match="No space") as chunk_failure:
         writer.write(os.urandom(3 * CHUNK))  # the first full chunk cannot be written
     assert aborted == [chunk_failure.value] and writer.closed
