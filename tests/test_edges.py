@@ -648,7 +648,11 @@ def test_a_journal_with_a_good_digest_but_wrong_lengths_is_discarded(tmp_path: A
     body = b"STCJ\x01" + struct.pack(">I", 10) + b"x" * 19  # says 10 + 10 bytes, holds 19
     journal = Path(rekeyfile.journal_path(path))
     journal.write_bytes(body + hashlib.sha256(body).digest())
-    assert rekeyfile.finish_interrupted(path) is False
+
+    def no_key(header: Any) -> bytes:
+        raise AssertionError("an incomplete journal is discarded without opening anything")
+
+    assert rekeyfile.finish_interrupted(path, no_key) is False
     assert not journal.exists() and path.read_bytes() == b"unchanged"
 
 

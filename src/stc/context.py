@@ -26,6 +26,8 @@ from .filestream import Progress, check_chunk_size, decrypt_file, decrypt_range,
 from .format_v2 import HeaderV2
 from .format_v3 import HeaderV3
 from .headers import FORMATS_WRITTEN, Header, MessageHeader, as_header, parse_header
+from .keyslots import DEFAULT_V1_SLOTS
+from .metadata import MAX_SLOTS
 from .outputs import PathOrFile
 from .recipients import Identity, Recipient, parse_identity, parse_recipients
 from .rekeyfile import finish_interrupted, rewrite_header
@@ -49,6 +51,12 @@ class STCContext(SessionMessages):
     New encryptions refuse an Argon2id cost below ``kdf.ENCRYPT_FLOOR`` (the manual's
     ``lattice_size=64, depth=4``), and decryption refuses headers below the floor of
     their format version.  ``insecure_allow_weak_kdf=True`` lifts both, for tests only.
+
+    What a header may make a reader do is bounded before any key work: an Argon2id cost above
+    ``max_kdf`` (default ``kdf.DEFAULT_MAX_KDF``, the ``--paranoid`` preset, or this context's
+    own cost if higher; ``"MIB:PASSES"`` raises it) is refused; version-1 data is refused
+    with ``min_version=2``, and a version-1 header with more than ``v1_max_slots`` (default 4)
+    key slots is refused, since each slot of a crafted header tests one more password.
     """
 
     def __init__(
@@ -59,10 +67,19 @@ class STCContext(SessionMessages):
         depth: int = 6,
         suite: "Suite | str | int" = Suite.AES_256_GCM,
         insecure_allow_weak_kdf: bool = False,
+        max_kdf: "kdf.KdfCeiling | str | tuple[int, int] | None" = None,
+        min_version: int = 1,
+        v1_max_slots: int = DEFAULT_V1_SLOTS,
     ) -> None:
         if not isinstance(insecure_allow_weak_kdf, bool):
             raise ParameterError("insecure_allow_weak_kdf must be a bool")
+        if isinstance(min_version, bool) or min_version not in (1, 2):
+            raise ParameterError(f"min_version must be 1 (read version-1 data) or 2 (refuse it); got {min_version!r}")
+        if isinstance(v1_max_slots, bool) or not isinstance(v1_max_slots, int) or not 1 <= v1_max_slots <= MAX_SLOTS:
+            raise ParameterError(f"v1_max_slots must be an integer in [1, {MAX_SLOTS}]; got {v1_max_slots!r}")
         self._weak_ok = insecure_allow_weak_kdf
+        self._max_kdf = kdf.DEFAULT_MAX_KDF if max_kdf is None else kdf.KdfCeiling.parse(max_kdf)
+        self._min_version, self._v1_max_slots = min_version, v1_max_slots
         self._kdf = self._checked_cost(lattice_size, depth, ParameterError)
         self._lattice_size, self._depth = lattice_size, depth
         self.suite = Suite.parse(suite)
@@ -283,8 +300,9 @@ class STCContext(SessionMessages):
         if output_path is None:
             raise ParameterError("output_path is required")
         del chunk_size
-        if isinstance(input_path, (str, os.PathLike)):
-            finish_interrupted(input_path)  # a re-key a crash interrupted is completed first
+        if isinstance(input_path, (str, os.PathLike)):  # a re-key a crash interrupted is completed first
+            finish_interrupted(input_path, self._key_of(password, identities),
+                               self._opener(password, identities, context_data))
         meta, _, _, _ = decrypt_file(input_path, output_path, self._opener(password, identities, context_data),
                                      metadata=metadata, progress_callback=progress_callback)
         return meta
@@ -301,7 +319,8 @@ class STCContext(SessionMessages):
     ) -> bytes:
         """Random access: plaintext bytes [offset, offset+length) of an encrypted file,
         authenticating only the chunks that cover them (and the final chunk)."""
-        finish_interrupted(input_path)
+        finish_interrupted(input_path, self._key_of(password, identities),
+                           self._opener(password, identities, context_data))
         return decrypt_range(input_path, offset, length, self._opener(password, identities, context_data))
 
     def rekey(
@@ -343,7 +362,7 @@ class STCContext(SessionMessages):
                 use_decoys=use_decoys, rand=self._rand,
             )
 
-        return rewrite_header(path, make)
+        return rewrite_header(path, make, self._key_of(password, ids))
 
     # ---- PHE / derivation ------------------------------------------------------------
     def hash(self, data: "str | bytes", *, context_data: ContextData = None) -> bytes:
@@ -446,7 +465,8 @@ class STCContext(SessionMessages):
             self.hash_count = snap.hash_count
 
 
-def decrypting_context(seed: Seed) -> STCContext:
+def decrypting_context(seed: Seed, **limits: Any) -> STCContext:
     """A context used only to decrypt: the Argon2id cost comes from each header (the
-    default knobs cost nothing until something is encrypted)."""
-    return STCContext(seed)
+    default knobs cost nothing until something is encrypted); ``limits`` are ``max_kdf``,
+    ``min_version`` and ``v1_max_slots``."""
+    return STCContext(seed, **limits)

@@ -21,6 +21,8 @@ __all__ = [
     "StateError",
     "HandshakeError",
     "NoMatchingIdentityError",
+    "STCWarning",
+    "JournalWarning",
 ]
 
 
@@ -74,3 +76,12 @@ class HandshakeError(STCError, ValueError):
 
 class NoMatchingIdentityError(WrongPasswordError):
     """No identity given opens any recipient slot of this header."""
+
+
+class STCWarning(UserWarning):
+    """Base class of the warnings STC emits (something was ignored, and the caller should know)."""
+
+
+class JournalWarning(STCWarning):
+    """A re-key journal beside a file was ignored: not a regular file of this user, or not
+    authenticated as a re-key of that file by someone holding its key."""

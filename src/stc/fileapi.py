@@ -49,7 +49,7 @@ def open_file(
                                  "or identities")
         opener = ctx._opener(password, identities, context_data)
         if is_path:
-            finish_interrupted(file)
+            finish_interrupted(file, ctx._key_of(password, identities), opener)
             return DecryptingReader(open(file, "rb", buffering=0), opener, close_raw=True, name=os.fspath(file))
         if not hasattr(file, "read"):
             raise ParameterError("file must be a path or a binary file object")

@@ -2,11 +2,11 @@
 
 ``stc decrypt FILE | tar t`` therefore works, and nothing new needed specifying.  Both
 directions stream in constant memory through a pipe between two threads (no temporary tar).
-Extraction checks every member before writing it (stricter than ``tarfile``'s ``data``
-filter: absolute paths, ``..``, links leaving the target, devices, FIFOs, setuid/setgid bits
-and absurd depths are refused, naming the member), writes into a temporary directory beside
-the target, and renames it into place only after the final chunk authenticated: a tampered
-or truncated archive leaves nothing behind.
+Extraction checks every member before writing it (absolute paths, ``..``, links leaving the
+target, devices, FIFOs, setuid/setgid bits and absurd depths are refused, naming the member),
+writes it through :mod:`stc.safe_extract` (relative to a folder descriptor, never following a
+link) into a private temporary folder beside the target, and renames that into place only
+after the final chunk authenticated: a tampered or truncated archive leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from typing import Any
 
 from ._encoding import DEFAULT_SEED, Seed
 from .context import STCContext
-from .errors import FormatError, ParameterError
+from .errors import ParameterError
 from .filestream import Progress
 from .outputs import PathOrFile
 from .recipients import Identity, Recipient
+from .safe_extract import Extractor, FolderError, current_umask
 
 #: Deepest path accepted inside an archive, in components (deeper: refused, naming the member).
 MAX_DEPTH = 256
@@ -36,11 +37,7 @@ MAX_NAME = 4096
 _PIPE_SIZE = 1 << 20
 
 
-class FolderError(FormatError):
-    """An archive member is unsafe or malformed (path traversal, device file, setuid...)."""
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """One entry of an encrypted folder, as ``stc list`` shows it."""
 
@@ -49,6 +46,7 @@ class Member:
     mtime: int
     kind: str  # "file", "dir", "symlink", "hardlink"
     mode: int
+    target: str = ""  # what a symlink or hard link points to
 
 
 # ---- a pipe between a producer thread and a consumer ----------------------------------------------
@@ -215,11 +213,6 @@ def _check_member(member: tarfile.TarInfo, dest: str) -> None:
         resolved = os.path.normpath(os.path.join(dest, base, target))
         if os.path.commonpath([resolved, dest]) != dest:
             raise FolderError(f"{where}: link pointing outside the folder ({target})")
-    if hasattr(tarfile, "data_filter"):  # and what tarfile's own 'data' filter refuses
-        try:
-            tarfile.data_filter(member, dest)
-        except tarfile.FilterError as exc:
-            raise FolderError(f"{where}: {exc}") from None
 
 
 def _members(src: Any) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]:
@@ -227,6 +220,7 @@ def _members(src: Any) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]:
         with tarfile.open(fileobj=src, mode="r|") as tar:
             for member in tar:
                 yield tar, member
+                tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every member: memory grows
     except tarfile.TarError as exc:
         raise FolderError(f"the decrypted data is not a valid tar archive: {exc}") from None
 
@@ -274,9 +268,14 @@ def decrypt_folder(
     context_data: Any = None,
     force: bool = False,
     seed: Seed = DEFAULT_SEED,
+    preserve_permissions: bool = False,
 ) -> list[Member]:
     """Extract an encrypted folder into ``destination`` (created; it must be absent or empty
-    unless ``force``); everything appears only after the whole file authenticated."""
+    unless ``force``); everything appears only after the whole file authenticated.
+
+    Modes are the archive's less group/other write and the umask, unless
+    ``preserve_permissions``; owners are never restored (files belong to the caller).
+    """
     dest = os.path.abspath(os.fspath(destination))
     if os.path.lexists(dest) and not (os.path.isdir(dest) and not os.path.islink(dest)):
         raise ParameterError(f"{dest} exists and is not a directory")
@@ -287,24 +286,21 @@ def decrypt_folder(
                                suffix=".stc-partial")
     context = ctx if ctx is not None else STCContext(seed)
     members: list[Member] = []
+    umask = current_umask()
     keys = {"password": password, "identities": list(identities), "context_data": context_data}
 
     def extract(stream: Any) -> None:
-        root = os.path.realpath(staging)
-        directories = []
-        for tar, member in _members(stream):
-            _check_member(member, root)  # our checks (and tarfile's 'data' filter) passed: extract as is
-            if hasattr(tarfile, "data_filter"):
-                tar.extract(member, root, filter="fully_trusted")
-            else:
-                tar.extract(member, root)
-            members.append(_member(member))
-            if member.isdir():
-                directories.append(member)
-        for member in reversed(directories):  # files written later changed them: restore mode and mtime
-            path = os.path.join(root, member.name)
-            os.chmod(path, stat.S_IMODE(member.mode))
-            os.utime(path, (member.mtime, member.mtime))
+        root = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            extractor = Extractor(root, preserve_permissions=preserve_permissions, umask=umask)
+            for tar, member in _members(stream):
+                _check_member(member, staging)
+                extractor.add(tar, member)
+                members.append(_member(member))
+            extractor.finish()
+            os.fchmod(root, 0o777 & ~umask)  # the folder itself, as mkdir would make it
+        finally:
+            os.close(root)
 
     try:
         _decrypting(context, source, keys, extract)
@@ -345,7 +341,8 @@ def list_folder(
 
 def _member(info: tarfile.TarInfo) -> Member:
     kind = "dir" if info.isdir() else "symlink" if info.issym() else "hardlink" if info.islnk() else "file"
-    return Member(info.name, info.size, int(info.mtime), kind, info.mode)
+    target = info.linkname if info.issym() or info.islnk() else ""
+    return Member(info.name, info.size, int(info.mtime), kind, info.mode, target)
 
 
 __all__ = ["FolderError", "Member", "decrypt_folder", "encrypt_folder", "folder_size", "list_folder"]

@@ -100,6 +100,56 @@ ENCRYPT_FLOOR = KdfFloor(memory_kib=16 * 1024, passes=2)
 #: It keeps every released file decrypting while refusing crafted near-free headers.
 V1_DECRYPT_FLOOR = KdfFloor(memory_kib=1024, passes=1, lanes=LANES)
 
+@dataclass(frozen=True)
+class KdfCeiling:
+    """The most Argon2id cost a reader runs for a header: memory (KiB) and passes.
+
+    A header asking for more is refused before Argon2id runs: anyone can craft a small header
+    whose every decryption attempt costs seconds and a GiB (as age caps scrypt's work factor).
+    """
+
+    memory_kib: int
+    passes: int
+
+    @classmethod
+    def parse(cls, value: "KdfCeiling | str | tuple[int, int]") -> "KdfCeiling":
+        """From a ceiling, ``"MIB:PASSES"`` (e.g. ``"1024:16"``) or ``(memory_kib, passes)``."""
+        if isinstance(value, KdfCeiling):
+            return value
+        try:
+            if isinstance(value, str):
+                mib, passes = (int(part) for part in value.split(":"))
+                value = (mib * 1024, passes)
+            memory_kib, passes = value
+            ceiling = cls(int(memory_kib), int(passes))
+        except (TypeError, ValueError):
+            raise ParameterError(f"max_kdf must be 'MIB:PASSES' such as '1024:16'; got {value!r}") from None
+        if not 1 <= ceiling.passes <= MAX_PASSES or not 8 <= ceiling.memory_kib <= MAX_MEMORY_KIB:
+            raise ParameterError(f"max_kdf must be at most {MAX_MEMORY_KIB // 1024} MiB and {MAX_PASSES} passes "
+                                 f"(what any header may ask); got {value!r}")
+        return ceiling
+
+    def allows(self, cost: KdfParams) -> bool:
+        """True if ``cost`` is within this ceiling in memory and in passes."""
+        return cost.memory_kib <= self.memory_kib and cost.passes <= self.passes
+
+    def widened_to(self, cost: KdfParams) -> "KdfCeiling":
+        """This ceiling raised, if needed, to admit ``cost``."""
+        return KdfCeiling(max(self.memory_kib, cost.memory_kib), max(self.passes, cost.passes))
+
+    def describe(self) -> str:
+        """Human form, e.g. ``256 MiB and 4 passes``."""
+        return f"{self.memory_kib // 1024} MiB and {self.passes} pass{'es' if self.passes > 1 else ''}"
+
+    def option(self) -> str:
+        """The ``MIB:PASSES`` text that asks for this ceiling."""
+        return f"{-(-self.memory_kib // 1024)}:{self.passes}"
+
+
+#: What a reader runs by default: the strongest preset STC writes (``--paranoid``:
+#: lattice_size=256, depth=8).  A context that encrypts with more reads its own cost too.
+DEFAULT_MAX_KDF = KdfCeiling(memory_kib=256 * 1024, passes=4)
+
 # One Argon2id at a time in this process: concurrent multi-lane calls in cryptography 50 were seen
 # to deadlock or raise MemoryError.  Each call already uses `lanes` threads of its own.
 _ARGON2_LOCK = threading.Lock()

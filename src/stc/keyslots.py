@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 from . import _encoding, cel, envelope, kdf
 from ._encoding import ContextData, Password
 from ._payload import payload_key
-from .errors import ContextMismatchError, KDFLimitError, NoMatchingIdentityError, ParameterError, WrongPasswordError
+from .errors import (
+    ContextMismatchError,
+    FormatError,
+    KDFLimitError,
+    NoMatchingIdentityError,
+    ParameterError,
+    WrongPasswordError,
+)
 from .filestream import Opener
 from .format_v2 import MAX_PASSPHRASE_STANZAS, HeaderV2
 from .headers import Header, MessageHeader
@@ -23,6 +30,9 @@ from .metadata import Metadata
 from .recipients import Identity, Recipient, parse_identity, parse_recipients
 from .slots import open_slots, slot_kek
 from .suite import AEAD, Suite
+
+#: Version-1 key slots a reader tries by default (what the default decoys wrote: 4).
+DEFAULT_V1_SLOTS = 4
 
 _CACHE_ENTRIES = 32
 
@@ -47,6 +57,9 @@ class KeySlots:
     _cache_secret: bytes
     _lock: threading.Lock
     _weak_ok: bool
+    _max_kdf: kdf.KdfCeiling
+    _min_version: int
+    _v1_max_slots: int
 
     def _check_health(self) -> None:
         """Refuse to encrypt below a minimum entropy health (see STCContext)."""
@@ -113,9 +126,30 @@ class KeySlots:
         return header, aead, encoded_context
 
     def _check_cost(self, header: MessageHeader) -> None:
-        """Refuse a header whose Argon2id cost is below its version's floor (before Argon2id runs)."""
+        """Refuse, before Argon2id runs, a header this reader does not process: version 1 when
+        ``min_version`` is 2, more version-1 slots than ``v1_max_slots``, an Argon2id cost below
+        its version's floor or above this reader's ceiling."""
+        if isinstance(header, Metadata):
+            if self._min_version > 1:
+                raise FormatError("version-1 data is refused by this reader (min_version=2; CLI --min-version 2)")
+            if len(header.slots) > self._v1_max_slots:
+                raise KDFLimitError(
+                    f"this version-1 header has {len(header.slots)} key slots; a reader tries at most "
+                    f"{self._v1_max_slots}, since each slot of a crafted header tests one more password per "
+                    f"attempt. For your own legacy data written with more passwords, allow it with "
+                    f"v1_max_slots={len(header.slots)} (CLI --v1-max-slots {len(header.slots)})")
         cost = header.kdf
-        if self._weak_ok or cost is None:
+        if cost is None:
+            return
+        ceiling = self._max_kdf.widened_to(self._kdf)
+        if not ceiling.allows(cost):
+            wanted = kdf.KdfCeiling(cost.memory_kib, cost.passes)
+            raise KDFLimitError(
+                f"the header asks for Argon2id at {wanted.describe()}, above this reader's limit of "
+                f"{ceiling.describe()}: refused before running it, since a crafted header could make each "
+                f"attempt cost seconds and a GiB. If you wrote it with stronger settings, allow it with "
+                f"max_kdf={wanted.option()!r} (CLI --max-kdf {wanted.option()})")
+        if self._weak_ok:
             return
         floor = kdf.V1_DECRYPT_FLOOR if isinstance(header, Metadata) else kdf.ENCRYPT_FLOOR
         if not cost.meets(floor):
@@ -172,3 +206,15 @@ class KeySlots:
     def _opener(self, password: "Password | None", identities: "Iterable[Identity | str]",
                 context_data: ContextData) -> Opener:
         return lambda header: self._open(header, password, identities, context_data)
+
+    def _key_of(self, password: "Password | None",
+                identities: "Iterable[Identity | str]") -> Callable[[HeaderV2], bytes]:
+        """Opens a version-2 header with these credentials: its file key, after the cost checks
+        and the header MAC (for re-key journals, which must prove they belong to the file)."""
+        ids = [parse_identity(i) for i in ([identities] if isinstance(identities, (str, Identity)) else identities)]
+
+        def key_of(header: HeaderV2) -> bytes:
+            self._check_cost(header)
+            return self._file_key(header, password, ids)[0]
+
+        return key_of

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any, BinaryIO, Protocol, Union
@@ -75,14 +76,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def stream_node(path: "str | os.PathLike[str]") -> bool:
+    """True if ``path`` is a character device or a FIFO (``/dev/null``, a named pipe): an output
+    written into, never replaced.  A block device or a socket there is refused (ParameterError)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    if stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise ParameterError(f"{os.fspath(path)} is a block device or a socket: STC does not write there")
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
 @contextlib.contextmanager
 def atomic_output(dst: PathOrFile, src: "PathOrFile | None" = None) -> Iterator[Any]:
     """A writable binary file; for a path, a 0600 temporary file beside it, renamed onto it only
-    on success (so a symbolic link at the path is replaced, never written through)."""
+    on success (so a symbolic link at the path is replaced, never written through).  A character
+    device or FIFO at the path is written into, as a file object would be."""
     if not isinstance(dst, (str, os.PathLike)):
         yield dst
         return
     path = os.fspath(dst)
+    if stream_node(path):
+        with open(path, "wb", buffering=0) as node:
+            yield node
+        return
     if isinstance(src, (str, os.PathLike)) and os.path.exists(path) and os.path.samefile(src, path):
         raise ParameterError("input and output are the same file")
     directory = os.path.dirname(os.path.abspath(path))

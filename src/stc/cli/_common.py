@@ -182,6 +182,13 @@ def check_output(path: str, force: bool, input_path: "str | None" = None) -> Non
     """OUTPUT does not exist (or --force), its directory exists and is writable, and it is not INPUT."""
     if path == "-":
         return
+    from ..outputs import stream_node
+
+    try:
+        if stream_node(path):
+            return  # /dev/null, a named pipe: written into, as every Unix tool does
+    except ParameterError as exc:
+        die(str(exc), EXIT_USAGE)
     if os.path.lexists(path):
         if not force:
             die(f"{path} exists; use --force to replace it", EXIT_USAGE)
@@ -322,6 +329,55 @@ seed_option = click.option(
     help="Application secret mixed into passphrase keys; decrypting needs the same seed. Prefer $STC_SEED "
          "to keep it out of the process list.",
 )
+def _keep_limit(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and param.name is not None:
+        ctx.meta[f"stc.{param.name}"] = value
+    return value
+
+
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal, as ``ls -b`` shows names: control, format and other
+    non-printable characters (ESC, CR, BEL, bidirectional overrides...) escaped with a backslash."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for char in text:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def limits_option(command: Any) -> Any:
+    """``--max-kdf``, ``--min-version`` and ``--v1-max-slots``: what a header may make a reader do."""
+    for option in (
+        click.option("--max-kdf", metavar="MIB:PASSES", expose_value=False, callback=_keep_limit,
+                     help="Run Argon2id up to this cost for a header (default 256:4, the --paranoid preset; "
+                          "a header asking more is refused before any work)."),
+        click.option("--min-version", type=click.IntRange(1, 2), expose_value=False, callback=_keep_limit,
+                     help="2: refuse version-1 data (it lacks key commitment and the 4-slot bound)."),
+        click.option("--v1-max-slots", type=click.IntRange(1, 16), expose_value=False, callback=_keep_limit,
+                     help="Key slots tried in a version-1 header (default 4; more only for your own legacy data "
+                          "written with more passwords)."),
+    ):
+        command = option(command)
+    return command
+
+
+def reader_limits() -> dict[str, Any]:
+    """The limits the current command was given, as ``STCContext`` keywords."""
+    meta = click.get_current_context().meta
+    names = {"max_kdf": "stc.max_kdf", "min_version": "stc.min_version", "v1_max_slots": "stc.v1_max_slots"}
+    return {key: meta[name] for key, name in names.items() if name in meta}
+
+
 context_option = click.option("--context", "context", multiple=True, metavar="KEY=VALUE",
                               help="Context data bound to the data (repeatable; string values); decrypt needs "
                                    "the same.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import json
 import os
@@ -24,7 +25,7 @@ from .. import armor
 from ..context import STCContext, decrypting_context
 from ..format_v2 import CORE_SIZE, LAYOUT_PASSPHRASE, max_size
 from ..headers import parse_header
-from ..outputs import atomic_output
+from ..outputs import atomic_output, stream_node
 from ..recipients import parse_recipients
 from ..rekeyfile import finish_interrupted
 from . import remote
@@ -39,6 +40,7 @@ from ._common import (
     die,
     force_option,
     identities_from,
+    limits_option,
     one_preset,
     parse_context,
     passfile_option,
@@ -46,6 +48,7 @@ from ._common import (
     progress_bar,
     quiet_option,
     read_passphrase,
+    reader_limits,
     recipients_from,
     reported_errors,
     same_terminal_as_stderr,
@@ -67,7 +70,9 @@ class _Discard:
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("input", required=False, type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, dir_okay=False),
-              help="Output file ('-' = stdout). Default: INPUT.stc, or stdout without INPUT.")
+              help="Output file ('-' = stdout). Default: INPUT.stc, or stdout without INPUT. A device or FIFO "
+                   "(/dev/null) is written into; an existing file or symlink is replaced only with --force "
+                   "(the link itself, never its target).")
 @click.option("-a", "--armor", "armored", is_flag=True, help="Write PEM-like text (base64) instead of binary.")
 @click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
               help="Encrypt to this public key (stc-x25519-… or stc-xwing-…; repeatable). No passphrase is "
@@ -187,7 +192,9 @@ def _spool(stream: Any) -> Any:
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("input", required=False, type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, dir_okay=False),
-              help="Output file ('-' = stdout). Default: INPUT without .stc, or stdout without INPUT.")
+              help="Output file ('-' = stdout). Default: INPUT without .stc, or stdout without INPUT. A device or "
+                   "FIFO (/dev/null) is written into, after authentication; an existing file or symlink is "
+                   "replaced only with --force (the link itself, never its target).")
 @click.option("-i", "--identity", "identity_files", multiple=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="Decrypt with the secret keys in this identity file (repeatable); no passphrase is asked.")
 @click.option("--stream", "stream_out", is_flag=True,
@@ -198,6 +205,7 @@ def _spool(stream: Any) -> Any:
 @context_option
 @context_json_option
 @seed_option
+@limits_option
 @passfile_option
 @force_option
 @quiet_option
@@ -234,10 +242,8 @@ def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str
     span = _parse_range(byte_range) if byte_range else None
     context_data = parse_context(context, context_json)
     with reported_errors():
-        if source != "-" and not remote.is_url(source):
-            finish_interrupted(source)  # a re-key a crash interrupted is completed first, as the API does
         stream, head = _open_input(source)
-        ctx = decrypting_context(seed)
+        ctx = decrypting_context(seed, **reader_limits())
         identities = identities_from(identity_files)
         armored = armor.is_armored(head)
         if not identities and not armored and _recipients_only(head):
@@ -246,6 +252,11 @@ def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, source == "-")
         keys = {"password": password, "identities": identities, "context_data": context_data}
+        if source != "-" and not remote.is_url(source) and not armored \
+                and finish_interrupted(source, ctx._key_of(password, identities),
+                                       ctx._opener(password, identities, context_data)):
+            stream.close()  # a re-key a crash interrupted was completed, as the API does: read the new header
+            stream, head = _open_input(source)
         if (_armored_kind(head) if armored else head[:4]) == b"STCM":
             _decrypt_message(ctx, stream, armored, output, keys)
         elif span is not None:
@@ -295,19 +306,22 @@ def _decrypt_file(ctx: STCContext, total: "int | None", stream: Any, armored: bo
         with remote.output(output) as remote_out:
             run(stream, remote_out, "decrypted", True)
         return
-    if output != "-":
+    if output != "-" and not stream_node(output):
         run(stream, output, "decrypted", True)
         return
-    to_terminal = same_terminal_as_stderr()
-    if stream_out:
-        run(stream, sys.stdout.buffer, "decrypted", not to_terminal)
-    else:
-        src = stream if stream.seekable() else _spool(stream)
-        start = src.tell()
-        run(src, _Discard(), "authenticated", not to_terminal)
-        src.seek(start)
-        run(src, sys.stdout.buffer, "decrypted", not to_terminal)
-    sys.stdout.buffer.flush()
+    # stdout, or a device or FIFO named with -o: authenticated first, written in a second pass
+    with contextlib.ExitStack() as stack:
+        sink = sys.stdout.buffer if output == "-" else stack.enter_context(open(output, "wb", buffering=0))
+        to_terminal = output == "-" and same_terminal_as_stderr()
+        if stream_out:
+            run(stream, sink, "decrypted", not to_terminal)
+        else:
+            src = stream if stream.seekable() else _spool(stream)
+            start = src.tell()
+            run(src, _Discard(), "authenticated", not to_terminal)
+            src.seek(start)
+            run(src, sink, "decrypted", not to_terminal)
+        sink.flush()
 
 
 def _is_regular(f: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -22,13 +23,16 @@ from ._common import (
     die,
     force_option,
     identities_from,
+    limits_option,
     one_preset,
     parse_context,
     passfile_option,
+    printable,
     profile_option,
     progress_bar,
     quiet_option,
     read_passphrase,
+    reader_limits,
     recipients_from,
     reported_errors,
     seed_option,
@@ -104,10 +108,15 @@ def encrypt_folder_cmd(folder: str, output: "str | None", excludes: tuple[str, .
 @context_option
 @context_json_option
 @seed_option
+@limits_option
 @passfile_option
 @force_option
+@click.option("-p", "--preserve-permissions", is_flag=True,
+              help="Keep the archive's modes as they are (group/other write, sticky); by default those bits "
+                   "are dropped and the umask applies. Owners are never restored.")
 def decrypt_folder_cmd(file: str, output: "str | None", identity_files: tuple[str, ...], context: tuple[str, ...],
-                       context_json: "str | None", seed: str, passphrase_file: "str | None", force: bool) -> None:
+                       context_json: "str | None", seed: str, passphrase_file: "str | None", force: bool,
+                       preserve_permissions: bool) -> None:
     """Extract an encrypted folder safely: nothing appears before the whole file authenticated.
 
     Absolute paths, '..', links leaving the folder, device files and setuid bits are refused,
@@ -133,8 +142,8 @@ def decrypt_folder_cmd(file: str, output: "str | None", identity_files: tuple[st
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, file == "-")
         members = decrypt_folder(sys.stdin.buffer if file == "-" else file, output, password,
-                                 ctx=decrypting_context(seed), identities=identities, context_data=context_data,
-                                 force=force)
+                                 ctx=decrypting_context(seed, **reader_limits()), identities=identities,
+                                 context_data=context_data, force=force, preserve_permissions=preserve_permissions)
         click.echo(f"stc: extracted {len(members)} entries into {output}", err=True)
 
 
@@ -146,6 +155,7 @@ def decrypt_folder_cmd(file: str, output: "str | None", identity_files: tuple[st
 @context_option
 @context_json_option
 @seed_option
+@limits_option
 @passfile_option
 def list_cmd(file: str, identity_files: tuple[str, ...], as_json: bool, context: tuple[str, ...],
              context_json: "str | None", seed: str, passphrase_file: "str | None") -> None:
@@ -162,14 +172,17 @@ def list_cmd(file: str, identity_files: tuple[str, ...], as_json: bool, context:
         identities = identities_from(identity_files)
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, file == "-")
-        members = list_folder(sys.stdin.buffer if file == "-" else file, password, ctx=decrypting_context(seed),
-                              identities=identities, context_data=context_data)
+        members = list_folder(sys.stdin.buffer if file == "-" else file, password,
+                              ctx=decrypting_context(seed, **reader_limits()), identities=identities,
+                              context_data=context_data)
     if as_json:
-        click.echo(json.dumps([m.__dict__ for m in members], indent=2))
+        click.echo(json.dumps([dataclasses.asdict(m) for m in members], indent=2))  # exact names
         return
     for m in members:
         when = datetime.datetime.fromtimestamp(m.mtime, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{stat.filemode(m.mode | _TYPE[m.kind])} {m.size:>12} {when} {m.name}")
+        link = f" -> {printable(m.target)}" if m.kind == "symlink" else \
+            f" link to {printable(m.target)}" if m.kind == "hardlink" else ""
+        click.echo(f"{stat.filemode(m.mode | _TYPE[m.kind])} {m.size:>12} {when} {printable(m.name)}{link}")
 
 
 _TYPE = {"file": stat.S_IFREG, "dir": stat.S_IFDIR, "symlink": stat.S_IFLNK, "hardlink": stat.S_IFREG}

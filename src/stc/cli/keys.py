@@ -15,9 +15,11 @@ from ._common import (
     PRESETS,
     die,
     identities_from,
+    limits_option,
     one_preset,
     passfile_option,
     read_passphrase,
+    reader_limits,
     recipients_from,
     reported_errors,
     seed_option,
@@ -77,6 +79,7 @@ def keygen(output: "str | None", pq: bool, convert: "str | None") -> None:
 @click.option("--balanced", is_flag=True, help="Argon2id 64 MiB, 3 passes for the new passphrase (the default).")
 @click.option("--paranoid", is_flag=True, help="Argon2id 256 MiB, 4 passes for the new passphrase.")
 @seed_option
+@limits_option
 @passfile_option
 def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...],
           recipients_files: tuple[str, ...], change_passphrase: bool, new_passphrase_file: "str | None",
@@ -106,7 +109,7 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
                 click.echo("New passphrase for the file:", err=True)
             new_password = read_passphrase(new_passphrase_file, True, stdin_is_data=False)
         lattice, depth = PRESETS[one_preset(fast, balanced, paranoid)]
-        header = STCContext(seed, lattice_size=lattice, depth=depth).rekey(
+        header = STCContext(seed, lattice_size=lattice, depth=depth, **reader_limits()).rekey(
             file, password=password, identities=identities, add=added, remove=remove, new_password=new_password)
         kinds = header.describe()["slots_by_kind"]
         click.echo(f"stc: re-keyed {file}: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + " slots",
