@@ -151,15 +151,18 @@ def _assemble(core: Core, entries: list[Entry], file_key: bytes, kdf: "KdfParams
     return draft.with_mac(_mac(file_key, draft.mac_input))
 
 
+#: A decoy of each stanza kind: random bytes shaped like that kind's real stanzas.
+_DECOY_MAKERS: dict[int, Callable[[Random], Stanza]] = {
+    PASSPHRASE: _decoy_passphrase, X25519: X25519Recipient.decoy, XWING: XWingRecipient.decoy,
+}
+
+
 def _decoys(entries: list[Entry], rand: Random) -> list[Entry]:
     """Decoys to bring each stanza kind present up to DECOYS stanzas."""
-    makers: dict[int, Callable[[Random], Stanza]] = {
-        PASSPHRASE: _decoy_passphrase, X25519: X25519Recipient.decoy, XWING: XWingRecipient.decoy,
-    }
     out: list[Entry] = []
     for kind in sorted({s.kind for s, _ in entries}):
         have = sum(s.kind == kind for s, _ in entries)
-        out += [(makers[kind](rand), _NO_FINGERPRINT) for _ in range(max(0, DECOYS - have))]
+        out += [(_DECOY_MAKERS[kind](rand), _NO_FINGERPRINT) for _ in range(max(0, DECOYS - have))]
     return out
 
 
@@ -277,14 +280,24 @@ def rekey(
     for r in add:
         if r.fingerprint in present - gone:
             raise ParameterError(f"{r.to_string()[:40]}… is already a recipient of this file")
-    # Public-key decoys are made afresh; passphrase slots stay unless the passphrase changes.
-    entries = [(s, fp) for s, fp in old if fp not in gone and (s.kind == PASSPHRASE or fp != _NO_FINGERPRINT)]
+    # Every stanza that stays, real or decoy, is kept byte for byte, so a header seen before and
+    # after does not tell which stanzas are real.  With decoys, a removed recipient's stanza becomes
+    # a fresh decoy of its kind and an added one takes a decoy's place: each change replaces one
+    # stanza, whichever it is, and the header keeps its size (so the re-key happens in place).
+    entries = [((_DECOY_MAKERS[s.kind](rand), _NO_FINGERPRINT) if fp in gone else (s, fp))
+               for s, fp in old if fp not in gone or use_decoys]
     kdf, kdf_salt = header.kdf, header.kdf_salt
     if new_pw_key is not None:
         entries = [(s, fp) for s, fp in entries if s.kind != PASSPHRASE]
         entries.append((passphrase_stanza(new_pw_key, epoch_key, file_key, lbl, rand), _NO_FINGERPRINT))
         kdf, kdf_salt = new_kdf, new_kdf_salt
-    entries += [(r.wrap(file_key, lbl, rand), r.fingerprint) for r in add]
+    for r in add:
+        stanza = r.wrap(file_key, lbl, rand)
+        spare = [i for i, (s, fp) in enumerate(entries) if s.kind == stanza.kind and fp == _NO_FINGERPRINT]
+        if spare and use_decoys:
+            entries[spare[0]] = (stanza, r.fingerprint)  # decoys are alike: which one goes does not matter
+        else:
+            entries.append((stanza, r.fingerprint))
     if not any(fp != _NO_FINGERPRINT or s.kind == PASSPHRASE for s, fp in entries):
         raise ParameterError("re-keying would leave no recipient and no passphrase: nobody could open the file")
     if use_decoys:
