@@ -233,7 +233,8 @@ def test_good_a_read_only_subfolder_restores_for_a_user_without_privileges(ctx: 
 def test_fail_terminal_control_characters_in_names_are_escaped(tmp_path: Path) -> None:
     evil = "title\x1b]0;pwned\x07\rforged-entry\u202e"
     enc = tmp_path / "names.stc"
-    _encrypt(stc.STCContext("review3-seed", **FAST), enc, [_member(evil, data=b"x"), _member("link", tarfile.SYMTYPE, linkname="t\x1b[2Jx")])
+    _encrypt(stc.STCContext("review3-seed", **FAST), enc,
+             [_member(evil, data=b"x"), _member("link", tarfile.SYMTYPE, linkname="t\x1b[2Jx")])
     (tmp_path / "pw.txt").write_text("pw\n")
     base = [sys.executable, "-m", "stc", "list", str(enc), "--passphrase-file", str(tmp_path / "pw.txt")]
     shown = subprocess.run(base, capture_output=True, env=ENV, check=True).stdout.decode()

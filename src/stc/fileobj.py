@@ -30,6 +30,7 @@ from .filestream import (
     chunk_failure,
     layout,
     read_file_header,
+    read_growing,
     readfull_any,
     writeall,
 )
@@ -48,10 +49,9 @@ def _is_seekable(raw: Any) -> bool:
 
 
 def _read_exactly(raw: Any, n: int) -> bytes:
-    """Up to ``n`` bytes, fewer only at EOF."""
-    buf = bytearray(n)
-    del buf[readfull_any(raw, memoryview(buf)) :]
-    return bytes(buf)
+    """Up to ``n`` bytes, fewer only at EOF; memory follows the bytes that arrive (``n`` comes
+    from a header)."""
+    return bytes(read_growing(raw, n))
 
 
 class DecryptingReader(io.BufferedIOBase):
@@ -78,10 +78,11 @@ class DecryptingReader(io.BufferedIOBase):
         self._cache: OrderedDict[int, bytearray] = OrderedDict()
         self._cache_chunks = max(1, cache_chunks)
         self._seekable = _is_seekable(raw)
-        self._ct = bytearray(self._enc)
+        self._ct = bytearray()
         if self._seekable:
             self._start = raw.tell()
             body = raw.seek(0, io.SEEK_END) - self._start
+            self._ct = bytearray(min(self._enc, max(body, TAG_SIZE)))  # sized by the file, not its header
             self._raw_pos = -1
             try:
                 self._count, size = layout(body, self._cs)

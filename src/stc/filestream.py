@@ -81,6 +81,19 @@ def readfull_any(f: Any, view: memoryview) -> int:
     return got
 
 
+def read_growing(f: Any, limit: int, piece: int = 1 << 20) -> bytearray:
+    """Up to ``limit`` bytes of ``f`` (fewer only at its end), read ``piece`` bytes at a time so
+    that memory follows the bytes that really arrive, not the ``limit`` a header declared."""
+    out = bytearray()
+    while len(out) < limit:
+        buf = bytearray(min(piece, limit - len(out)))
+        n = readfull_any(f, memoryview(buf))
+        out += memoryview(buf)[:n]
+        if n < len(buf):
+            break
+    return out
+
+
 def _size_of(f: Any) -> "int | None":
     """Remaining size of a regular file from its current position, else None (pipes)."""
     try:
@@ -284,11 +297,22 @@ def decrypt_file(
                 chunks, plain = parallel.open_chunks(aead, fin, fout, meta.chunk_size, remaining, progress_callback,
                                                      chunk_failure)
                 return meta, slot, chunks, plain  # leaving the block renames the output into place
-            bufs = (bytearray(enc), bytearray(enc))
+            # Buffers are sized by what the input holds, never only by what its header declares
+            # (a few hundred bytes must not make us allocate 2 x 64 MiB); for a source of unknown
+            # size the first chunk is read in growing pieces, so the sender pays for the memory.
+            head = None if remaining is not None else read_growing(fin, enc)
+            available = len(head) if head is not None else remaining if remaining is not None else enc
+            alloc = min(enc, max(available, TAG_SIZE))
+            bufs = (bytearray(alloc), bytearray(alloc))
             cur, nxt = memoryview(bufs[0]), memoryview(bufs[1])
             done = index = 0
-            with _writer(fout, meta.chunk_size) as writer:
-                n = readfull(fin, cur)
+            with _writer(fout, alloc - TAG_SIZE) as writer:
+                if head is None:
+                    n = readfull(fin, cur)
+                else:
+                    n = len(head)
+                    cur[:n] = head
+                    del head
                 while True:
                     if n < TAG_SIZE:
                         if index == 0 and n == 0:
@@ -341,7 +365,7 @@ def decrypt_range(
         # The final chunk is always checked too, so a truncated file is refused.
         for index in wanted if count - 1 in wanted else [*wanted, count - 1]:
             fin.seek(start + index * enc)
-            data = fin.read(enc)
+            data = fin.read(min(enc, body - index * enc))  # never more than the file holds
             last = index == count - 1
             try:
                 plain = aead.decrypt(chunk_nonce(index, last), data, None)

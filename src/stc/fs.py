@@ -58,6 +58,17 @@ class STCFileSystem(ChainedFileSystem, metaclass=_SecretOptions):  # type: ignor
     protocol = "stc"
     root_marker = ""
 
+
+    def to_json(self, *, include_password: bool = True) -> str:
+        """Refused: the filesystem holds key material, which has no JSON form here."""
+        raise ParameterError("an STCFileSystem holds a password or identities and has no JSON form; create it "
+                             "again from its options where it is needed")
+
+    def to_dict(self, *, include_password: bool = True) -> dict[str, Any]:
+        """Refused, as :meth:`to_json` is."""
+        raise ParameterError("an STCFileSystem holds a password or identities and has no dict form; create it "
+                             "again from its options where it is needed")
+
     def __init__(
         self,
         target_protocol: "str | None" = None,

@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from .errors import HandshakeError
+from .errors import HandshakeError, ParameterError
 from .kdf import hkdf
 from .p2p import StreamingContext
 
@@ -41,6 +41,9 @@ class KeyExchange:
         ``psk`` (a secret both peers hold) authenticates the exchange; ``info`` binds
         an application label (e.g. a session name) into the result.
         """
+        if psk is not None and (not isinstance(psk, (bytes, bytearray)) or not any(psk)):
+            raise ParameterError("psk must be non-empty bytes that are not all zero (an empty or zero PSK "
+                                 "would silently mean no PSK); leave it out for an unauthenticated exchange")
         if self._private is None:
             raise HandshakeError("this KeyExchange was already used; create one per session")
         if not isinstance(peer_public_key, (bytes, bytearray)) or len(peer_public_key) != PUBLIC_KEY_SIZE:

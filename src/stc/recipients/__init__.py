@@ -27,13 +27,19 @@ def generate_identity(kind: str = "x25519") -> Identity:
     raise ParameterError(f"kind must be one of {KINDS}; got {kind!r}")
 
 
+def _no_spaces(value: str, what: str) -> None:
+    """Key texts are taken exactly: one key, one string (files' lines are stripped before this)."""
+    if value != value.strip():
+        raise ParameterError(f"white space around the {what} text; remove it (one key has one text form)")
+
+
 def parse_recipient(value: "str | Recipient") -> Recipient:
     """A recipient from its text form (``stc-x25519-…`` or ``stc-xwing-…``)."""
     if isinstance(value, Recipient):
         return value
     if not isinstance(value, str):
         raise ParameterError(f"a recipient is a Recipient or its text form, not {type(value).__name__}")
-    value = value.strip()
+    _no_spaces(value, "recipient")
     if value.startswith("STC-SECRET-KEY-"):
         raise ParameterError("that is a secret key, not a recipient; give its public key (stc keygen -y)")
     for cls in (X25519Recipient, XWingRecipient):
@@ -49,7 +55,7 @@ def parse_identity(value: "str | Identity") -> Identity:
         return value
     if not isinstance(value, str):
         raise ParameterError(f"an identity is an Identity or its text form, not {type(value).__name__}")
-    value = value.strip()
+    _no_spaces(value, "identity")
     for cls in (X25519Identity, XWingIdentity):
         found = cls.parse(value)
         if found is not None:

@@ -41,6 +41,8 @@ def decode(prefix: str, text: str, size: int, what: str) -> "bytes | None":
     key, check = raw[:size], raw[size:]
     if hashlib.sha256(prefix.encode("ascii") + key).digest()[:_CHECK] != check:
         raise ParameterError(f"malformed {what}: checksum mismatch (was it mistyped?)")
+    if encode(prefix, key) != text:  # the spare bits of the last character must be zero
+        raise ParameterError(f"malformed {what}: not the canonical text of its key (one key has one text form)")
     return key
 
 
