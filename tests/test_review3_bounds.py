@@ -103,7 +103,7 @@ def test_fail_an_authenticated_frame_jumping_to_the_last_sequence_costs_no_memor
         rx.decrypt_packet(packet)
 
 
-def StreamingPair(key: bytes) -> tuple[stc.StreamingContext, stc.StreamingContext]:  # noqa: N802
+def StreamingPair(key: bytes) -> tuple[stc.StreamingContext, stc.StreamingContext]:
     return stc.StreamingContext(key), stc.StreamingContext(key)
 
 
