@@ -132,7 +132,9 @@ def test_urls_in_process(work: Path) -> None:
     ok("decrypt", f"file://{work}/data.bin.stc" if (work / "data.bin.stc").exists() else "memory://cli/data.stc",
        "-o", f"file://{work}/via-url.bin", *PW)
     assert (work / "via-url.bin").read_bytes() == DATA
-    assert oct((work / "via-url.bin").stat().st_mode & 0o777) == "0o600"  # a file:// output is a local path
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (work / "via-url.bin").stat().st_mode & 0o777 == 0o666 & ~umask  # a file:// output is a local path
     error(1, "decrypt", "memory://cli/data.stc", "-o", "memory://cli/bad.out", "--passphrase-file", "wrong", "-q")
     assert not fsspec.filesystem("memory").exists("/cli/bad.out")
     error(2, "decrypt", "memory://cli/missing.stc", "-o", "x", *PW, match="no such file")

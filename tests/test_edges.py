@@ -336,14 +336,23 @@ def test_a_reader_that_fails_leaves_no_output(good: int, ctx: stc.STCContext, tm
 
 
 @pytest.mark.parametrize(("offset", "length"), [(0, 1023), (0, 1024), (0, 1025), (1023, 2), (1024, 1024),
-                                                (1024, 1025), (4095, 1), (4096, 10), (0, 10_000), (5000, 0)])
+                                                (1024, 1025), (4095, 1), (4096, 10), (0, 10_000), (4196, 5),
+                                                (4196, 0)])
 def test_decrypt_range_is_exact(offset: int, length: int, ctx: stc.STCContext, tmp_path: Path) -> None:
     data = os.urandom(4 * 1024 + 100)
     (tmp_path / "p").write_bytes(data)
     ctx.encrypt_stream(tmp_path / "p", tmp_path / "c", "pw", chunk_size=1024)
-    got = ctx.decrypt_range(tmp_path / "c", offset, length, "pw")
+    got = ctx.decrypt_range(tmp_path / "c", offset, length, "pw")  # at the very end: empty
     assert got == data[offset : offset + length]
     assert len(got) == len(data[offset : offset + length])
+
+
+def test_fail_a_range_past_the_end_is_refused(ctx: stc.STCContext, tmp_path: Path) -> None:
+    (tmp_path / "p").write_bytes(b"x" * 4196)
+    ctx.encrypt_stream(tmp_path / "p", tmp_path / "c", "pw", chunk_size=1024)
+    with pytest.raises(stc.ParameterError, match=r"^the range starts at byte 4197, past the end of the 4196-byte "
+                                                 r"plaintext$"):
+        ctx.decrypt_range(tmp_path / "c", 4197, 0, "pw")
 
 
 def test_decrypt_range_refuses_other_metadata_and_bad_arguments(ctx: stc.STCContext, tmp_path: Path) -> None:

@@ -356,6 +356,8 @@ def decrypt_range(
         body = os.fstat(fin.fileno()).st_size - start
         enc = meta.chunk_size + TAG_SIZE
         count, plain_size = layout(body, meta.chunk_size)
+        if offset > plain_size:
+            raise ParameterError(f"the range starts at byte {offset}, past the end of the {plain_size}-byte plaintext")
         end = min(offset + length, plain_size)
         if offset >= end:
             wanted: list[int] = []

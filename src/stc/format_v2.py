@@ -161,6 +161,12 @@ class HeaderV2:
         """True if the header has more stanzas than one (some may be decoys; only keys tell)."""
         return len(self.stanzas) > 1
 
+    @staticmethod
+    def has_passphrase_prefix(prefix: bytes) -> bool:
+        """From a file's first 32 bytes: True unless it is a version-2 header whose slot-layout
+        byte says there is no passphrase stanza (version 1 and 3 always have one)."""
+        return not (len(prefix) > CORE_SIZE and prefix[4] == VERSION and not prefix[CORE_SIZE] & LAYOUT_PASSPHRASE)
+
     @classmethod
     def from_bytes(cls, data: bytes) -> "HeaderV2":
         """Parse exactly one header; trailing bytes are an error."""

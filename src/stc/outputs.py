@@ -76,6 +76,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def current_umask() -> int:
+    """The process umask (read by setting it and putting it back at once)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 def stream_node(path: "str | os.PathLike[str]") -> bool:
     """True if ``path`` is a character device or a FIFO (``/dev/null``, a named pipe): an output
     written into, never replaced.  A block device or a socket there is refused (ParameterError)."""
@@ -90,8 +97,9 @@ def stream_node(path: "str | os.PathLike[str]") -> bool:
 
 @contextlib.contextmanager
 def atomic_output(dst: PathOrFile, src: "PathOrFile | None" = None) -> Iterator[Any]:
-    """A writable binary file; for a path, a 0600 temporary file beside it, renamed onto it only
-    on success (so a symbolic link at the path is replaced, never written through).  A character
+    """A writable binary file; for a path, a 0600 temporary file beside it, given ``0666 & ~umask``
+    and renamed onto it only on success (so a symbolic link at the path is replaced, never
+    written through; a partial output is private, a complete one gets the mode any new file does).  A character
     device or FIFO at the path is written into, as a file object would be."""
     if not isinstance(dst, (str, os.PathLike)):
         yield dst
@@ -109,6 +117,7 @@ def atomic_output(dst: PathOrFile, src: "PathOrFile | None" = None) -> Iterator[
     try:
         with open(fd, "wb", buffering=0) as out:
             yield out
+            os.fchmod(out.fileno(), 0o666 & ~current_umask())  # complete: the mode any new file gets
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

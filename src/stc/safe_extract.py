@@ -20,6 +20,7 @@ import tarfile
 from dataclasses import dataclass, field
 
 from .errors import FormatError
+from .outputs import current_umask
 
 #: Symlinks expanded while resolving one link's target before it is called a loop (Linux: 40).
 MAX_LINK_STEPS = 40
@@ -35,13 +36,6 @@ class FolderError(FormatError):
 def split_member(name: str) -> list[str]:
     """The path components of a member name (``./`` and empty components dropped)."""
     return [part for part in name.split("/") if part not in ("", ".")]
-
-
-def current_umask() -> int:
-    """The process umask (read by setting it, then putting it back at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 @dataclass

@@ -140,9 +140,13 @@ def parse_context(pairs: tuple[str, ...], as_json: "str | None") -> Any:
         die("give --context or --context-json, not both", EXIT_USAGE)
     if as_json is not None:
         try:
-            return json.loads(as_json)
+            value = json.loads(as_json)
         except json.JSONDecodeError as exc:
             die(f"--context-json is not valid JSON: {exc.msg} at character {exc.pos}", EXIT_USAGE)
+        if not isinstance(value, dict):
+            die(f"--context-json takes a JSON object such as '{{\"tenant\": 7}}', not a {type(value).__name__}",
+                EXIT_USAGE)
+        return value
     if not pairs:
         return None
     out: dict[str, str] = {}
@@ -162,7 +166,7 @@ def one_preset(fast: bool, balanced: bool, paranoid: bool) -> str:
     return chosen[0] if chosen else "balanced"
 
 
-def check_input(path: str) -> None:
+def check_input(path: str, folder_hint: str = "an encrypted folder is one file: give that file") -> None:
     """INPUT exists, is a regular file (or a pipe or device) and can be read."""
     if path == "-":
         return
@@ -173,7 +177,7 @@ def check_input(path: str) -> None:
     except OSError as exc:
         die(f"{path}: {exc.strerror}", EXIT_USAGE)
     if stat.S_ISDIR(st.st_mode):
-        die(f"{path} is a directory", EXIT_USAGE, "use tar c DIR | stc encrypt")
+        die(f"{path} is a directory", EXIT_USAGE, folder_hint)
     if not os.access(path, os.R_OK):
         die(f"{path}: permission denied", EXIT_USAGE)
 
@@ -242,12 +246,16 @@ def read_passphrase(passphrase_file: "str | None", confirm: bool, stdin_is_data:
     return first
 
 
-def recipients_from(values: tuple[str, ...], files: tuple[str, ...]) -> list[str]:
-    """Recipients from ``-r`` values and ``-R`` files (one a line, ``#`` comments and blank lines skipped)."""
+def recipients_from(values: tuple[str, ...], files: tuple[str, ...], stdin_is_data: bool = False) -> list[str]:
+    """Recipients from ``-r`` values and ``-R`` files (one a line, ``#`` comments and blank lines
+    skipped; ``-R -`` reads standard input, as age does, unless it carries the data)."""
     out = list(values)
     for path in files:
+        if path == "-" and stdin_is_data:
+            die("-R - reads standard input, which here carries the data", EXIT_USAGE,
+                "give INPUT as a file, or the recipients in a file")
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(0 if path == "-" else path, encoding="utf-8", closefd=path != "-") as f:
                 out += [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
         except UnicodeDecodeError:
             raise ParameterError(f"{path} is not UTF-8 text; not a recipients file") from None
@@ -320,12 +328,29 @@ def progress_bar(enabled: bool, total: "int | None", label: str) -> Iterator["Pr
 
         yield update
     elapsed = max(time.perf_counter() - started, 1e-9)
-    click.echo(f"stc: {label}: {done[0] / (1 << 20):.1f} MiB in {elapsed:.2f} s "
-               f"({done[0] / 1e6 / elapsed:.0f} MB/s)", err=True)
+    rate = f" ({human_size(done[0] / elapsed)}/s)" if done[0] >= 1 << 20 else ""
+    click.echo(f"stc: {label}: {human_size(done[0])} in {elapsed:.2f} s{rate}", err=True)
+
+
+def human_size(count: float) -> str:
+    """``512 bytes``, ``1.5 KiB``, ``64.0 MiB``, ``1.00 GiB``: binary units, as the progress bar shows."""
+    if count < 1024:
+        return f"{count:.0f} bytes"
+    for unit, scale in (("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40)):
+        if count < scale * 1024 or unit == "TiB":
+            return f"{count / scale:.2f} {unit}" if unit in ("GiB", "TiB") else f"{count / scale:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _nonempty_seed(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value == "":
+        raise click.BadParameter("an empty seed is refused (an unset variable?); leave --seed out for the default")
+    return value
 
 
 seed_option = click.option(
     "--seed", envvar="STC_SEED", default=DEFAULT_SEED, show_default="public default, or $STC_SEED",
+    callback=_nonempty_seed,
     help="Application secret mixed into passphrase keys; decrypting needs the same seed. Prefer $STC_SEED "
          "to keep it out of the process list.",
 )

@@ -50,9 +50,11 @@ def run_click() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         die("interrupted", EXIT_INTERRUPTED)
+    except click.UsageError as exc:  # one error format for every refusal: ours, not click's
+        where = exc.ctx.command_path if exc.ctx is not None else "stc"
+        die(exc.format_message(), EXIT_USAGE, f"see '{where} --help'")
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        die(exc.format_message(), exc.exit_code)
     except KeyboardInterrupt:
         die("interrupted", EXIT_INTERRUPTED)
     except Terminated as exc:

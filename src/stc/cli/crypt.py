@@ -23,6 +23,7 @@ import click
 
 from .. import armor
 from ..context import STCContext, decrypting_context
+from ..errors import ParameterError
 from ..format_v2 import CORE_SIZE, LAYOUT_PASSPHRASE, max_size
 from ..headers import parse_header
 from ..outputs import atomic_output, stream_node
@@ -77,7 +78,8 @@ class _Discard:
 @click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
               help="Encrypt to this public key (stc-x25519-… or stc-xwing-…; repeatable). No passphrase is "
                    "asked unless -p is given too.")
-@click.option("-R", "--recipients-file", "recipients_files", multiple=True, type=click.Path(dir_okay=False),
+@click.option("-R", "--recipients-file", "recipients_files", multiple=True,
+              type=click.Path(dir_okay=False, allow_dash=True),
               help="Encrypt to every recipient in this file (one a line, # comments; repeatable).")
 @click.option("-p", "--passphrase", "with_passphrase", is_flag=True,
               help="Also let a passphrase open the file (asked, or from --passphrase-file) next to -r/-R.")
@@ -114,19 +116,21 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
     source = remote.localize(input or "-")
     out = remote.localize(output or ("-" if source == "-" else source + ".stc"))
     preset = one_preset(fast, balanced, paranoid) if fast or balanced or paranoid else None
-    total = _checked_input(source)
+    total = _checked_input(source, "to encrypt a folder, use stc encrypt-folder DIR (it keeps names, modes and "
+                                   "links in one file)")
     _check_output(out, force, source)
     if out == "-" and sys.stdout.isatty() and not armored:
         die("refusing to write binary ciphertext to a terminal", EXIT_USAGE, "use -o FILE, -a, or redirect stdout")
     chosen = settings(profile, preset, chunk_size, no_decoys, suite)
     context_data = parse_context(context, context_json)
     with reported_errors():
-        to = parse_recipients(recipients_from(recipients, recipients_files))
+        to = parse_recipients(recipients_from(recipients, recipients_files, stdin_is_data=source == "-"))
         ctx = STCContext(seed, lattice_size=chosen["lattice_size"], depth=chosen["depth"], suite=chosen["suite"])
         needs_passphrase = with_passphrase or not to
         password = read_passphrase(passphrase_file, True, source == "-") if needs_passphrase else None
         src: Any = sys.stdin.buffer if source == "-" else remote.open_input(source) if remote.is_url(source) else source
-        with _sink(out, source) as raw_out, progress_bar(not quiet, total, "encrypted") as progress:
+        bar = not quiet and not (out == "-" and same_terminal_as_stderr())  # never over the armor it prints
+        with _sink(out, source) as raw_out, progress_bar(bar, total, "encrypted") as progress:
             armor_writer = armor.ArmorWriter(raw_out) if armored else None
             ctx.encrypt_stream(src, armor_writer or raw_out, password, recipients=to,
                                chunk_size=chosen["chunk_size"], progress_callback=progress,
@@ -140,11 +144,11 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
 _HEAD = 512
 
 
-def _checked_input(source: str) -> "int | None":
+def _checked_input(source: str, *hint: str) -> "int | None":
     """Check INPUT (a path, '-' or a URL); return its size when known."""
     if remote.is_url(source):
         return remote.check_input(source)
-    check_input(source)
+    check_input(source, *hint)
     return None if source == "-" else os.path.getsize(source)
 
 
@@ -343,6 +347,9 @@ def _decrypt_range(ctx: STCContext, stream: Any, output: str, span: tuple[int, i
     from ..fileapi import open_file
 
     with open_file(ctx, stream, "rb", **keys) as reader:
+        size = reader.seek(0, io.SEEK_END)
+        if span[0] > size:  # as decrypt_range refuses it
+            raise ParameterError(f"the range starts at byte {span[0]}, past the end of the {size}-byte plaintext")
         reader.seek(span[0])
         data = reader.read(span[1])
     with _sink(output) as out:
@@ -382,8 +389,9 @@ def inspect(file: "str | None", as_json: bool) -> None:
     info.pop("slot_kinds", None)
     if "slots_by_kind" in info:
         info["slots_by_kind"] = ", ".join(f"{n} {kind}" for kind, n in info["slots_by_kind"].items())
+    width = max(len(key) for key in info)
     for key, value in info.items():
-        click.echo(f"{key.replace('_', ' '):>16}: {value}")
+        click.echo(f"{key.replace('_', ' '):>{width}}: {value}")
 
 
 def _length_report(body: int, chunk: int) -> dict[str, Any]:

@@ -49,7 +49,8 @@ from .table import EXIT_CODES_HELP
               help="Leave out paths matching this shell pattern (matched against the relative path and the "
                    "name; repeatable).")
 @click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="As stc encrypt -r.")
-@click.option("-R", "--recipients-file", "recipients_files", multiple=True, type=click.Path(dir_okay=False),
+@click.option("-R", "--recipients-file", "recipients_files", multiple=True,
+              type=click.Path(dir_okay=False, allow_dash=True),
               help="As stc encrypt -R.")
 @click.option("-p", "--passphrase", "with_passphrase", is_flag=True, help="As stc encrypt -p.")
 @profile_option

@@ -9,6 +9,7 @@ import sys
 import click
 
 from ..context import STCContext
+from ..format_v2 import CORE_SIZE, HeaderV2
 from ..recipients import generate_identity, load_identities
 from ._common import (
     EXIT_USAGE,
@@ -41,6 +42,8 @@ def keygen(output: "str | None", pq: bool, convert: "str | None") -> None:
       stc keygen --pq -o pq-key.txt         # post-quantum hybrid
       stc keygen -y key.txt                 # the recipient of an existing identity file
     """
+    if convert is not None and pq:
+        die("--pq makes a new key; -y only prints the public keys of an existing identity file", EXIT_USAGE)
     with reported_errors():
         if convert is not None:
             for identity in load_identities(convert if convert != "-" else "/dev/stdin"):
@@ -70,7 +73,8 @@ def keygen(output: "str | None", pq: bool, convert: "str | None") -> None:
               help="Let this public key open the file too (repeatable).")
 @click.option("--remove-recipient", "remove", multiple=True, metavar="RECIPIENT",
               help="Stop this public key from opening new copies of the file (repeatable).")
-@click.option("-R", "--recipients-file", "recipients_files", multiple=True, type=click.Path(dir_okay=False),
+@click.option("-R", "--recipients-file", "recipients_files", multiple=True,
+              type=click.Path(dir_okay=False, allow_dash=True),
               help="Add every recipient in this file (one a line, # comments).")
 @click.option("--change-passphrase", is_flag=True, help="Replace every passphrase of the file by a new one.")
 @click.option("--new-passphrase-file", type=click.Path(dir_okay=False),
@@ -109,8 +113,13 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
                 click.echo("New passphrase for the file:", err=True)
             new_password = read_passphrase(new_passphrase_file, True, stdin_is_data=False)
         lattice, depth = PRESETS[one_preset(fast, balanced, paranoid)]
+        with open(file, "rb") as f:
+            had_passphrase = HeaderV2.has_passphrase_prefix(f.read(CORE_SIZE + 1))
         header = STCContext(seed, lattice_size=lattice, depth=depth, **reader_limits()).rekey(
             file, password=password, identities=identities, add=added, remove=remove, new_password=new_password)
+        if change_passphrase and not had_passphrase:
+            click.echo(f"stc: note: {file} had no passphrase; it now opens with the new passphrase as well as "
+                       f"with its recipients", err=True)
         kinds = header.describe()["slots_by_kind"]
         click.echo(f"stc: re-keyed {file}: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + " slots",
                    err=True)
