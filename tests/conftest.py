@@ -50,3 +50,23 @@ class FullDisk(io.RawIOBase):
             raise OSError(28, "No space left on device")
         self.room -= len(b)
         return len(b)
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[dict[str, Any]]:
+    """An S3 bucket ``bucket`` on moto's real server on 127.0.0.1; yields s3fs options."""
+    moto_server = pytest.importorskip("moto.server")
+    pytest.importorskip("s3fs")
+    import fsspec
+
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    options = {"endpoint_url": f"http://{host}:{port}", "key": "testing", "secret": "testing"}
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    fsspec.filesystem("s3", **options).mkdir("bucket")
+    try:
+        yield options
+    finally:
+        server.stop()
+

@@ -103,7 +103,7 @@ def test_decrypting_stdin_spools_only_ciphertext(f: dict[str, Path], monkeypatch
         kept.append(Path(handle.name))
         return handle
 
-    monkeypatch.setattr("stc.cli.crypt.tempfile.TemporaryFile", keep)
+    monkeypatch.setattr("stc.cli.inputs.tempfile.TemporaryFile", keep)
     ciphertext = f["enc"].read_bytes()
     r = run("decrypt", "--passphrase-file", f["pw"], input=ciphertext)
     assert r.exit_code == 0, r.output

@@ -153,20 +153,7 @@ def test_context_data_through_the_filesystem() -> None:
 
 # ---- S3: moto's server on localhost -------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[dict[str, Any]]:
-    moto_server = pytest.importorskip("moto.server")
-    pytest.importorskip("s3fs")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    options = {"endpoint_url": f"http://{host}:{port}", "key": "testing", "secret": "testing"}
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    fsspec.filesystem("s3", **options).mkdir("bucket")
-    try:
-        yield options
-    finally:
-        server.stop()
+# the s3 fixture (moto's server on 127.0.0.1) is in conftest.py
 
 
 @pytest.mark.slow

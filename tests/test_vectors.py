@@ -193,8 +193,10 @@ def test_armor_vector(vec: dict[str, Any]) -> None:
     from stc import armor
 
     binary = bytes.fromhex(next(v for v in FILES_V2["vectors"] if v["name"] == "good_three_chunks")["file"])
-    read = lambda: armor.ArmorReader(io.BytesIO(vec["armored"].encode("latin-1"))).read()  # noqa: E731
+    data = vec["armored"].encode("latin-1")
+    read = lambda: armor.ArmorReader(io.BytesIO(data)).read()  # noqa: E731
     if vec["expect"] == "ok":
+        assert armor.is_armored(data[: armor.DETECT])  # what the command line looks at finds it too
         assert read() == binary
     else:
         with pytest.raises(stc.FormatError):

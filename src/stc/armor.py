@@ -6,10 +6,12 @@
     <standard base64 of the binary form, 64 characters a line, the last line 1..64>
     -----END STC ENCRYPTED FILE-----
 
-Writing uses LF line ends.  Reading tolerates CRLF and white space before the BEGIN line
-and after the END line, and nothing else: a line longer than 64 characters, a short line
-before the last, padding before the end, a character outside the alphabet or anything after
-the END line is a ``FormatError``.  Both directions work in constant memory.
+Writing uses LF line ends.  Reading tolerates CRLF line ends and up to 1,024 bytes of white
+space (space, tab, CR, LF) before the BEGIN marker, up to 1,024 spaces or tabs after it on
+its line, and up to 1,024 bytes of white space after the END marker, and nothing else: a
+line longer than 64 characters, a short line before the last, padding before the end, a
+character outside the alphabet, an indented END marker or anything but white space after it
+is a ``FormatError``.  Both directions work in constant memory.
 """
 
 from __future__ import annotations
@@ -26,13 +28,17 @@ END = b"-----END STC ENCRYPTED FILE-----"
 LINE = 64
 _RAW_LINE = LINE // 4 * 3  # 48 bytes a full line
 _LINE_RE = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
-_MAX_LEADING = 1 << 10  # white space tolerated before BEGIN
+MAX_SPACE = 1 << 10  # white space tolerated before the BEGIN marker, after it on its line, after the END marker
+DETECT = MAX_SPACE + len(BEGIN)  # the prefix is_armored needs to see
+_SPACE = b" \t\r\n"
+_MARKER_END = re.compile(rb"[ \t]{0,1024}\r?\n")
 
 
 def is_armored(prefix: bytes) -> bool:
-    """True if ``prefix`` (the first bytes of an input, at least 64 unless the input is shorter)
-    starts an armored file."""
-    return prefix.lstrip(b" \t\r\n").startswith(BEGIN)
+    """True if ``prefix`` (the first ``DETECT`` bytes of an input, or all of a shorter one)
+    starts an armored file: at most MAX_SPACE bytes of white space, then the BEGIN marker."""
+    stripped = prefix.lstrip(_SPACE)
+    return len(prefix) - len(stripped) <= MAX_SPACE and stripped.startswith(BEGIN)
 
 
 class ArmorWriter:
@@ -74,35 +80,38 @@ class ArmorReader:
         self._src, self._buf, self._done, self._last_short = src, bytearray(), False, False
         self._begin()
 
-    def _line(self) -> bytes:
-        line: bytes = self._src.readline(LINE + 3)
-        if len(line) > LINE + 2 or (len(line) == LINE + 2 and not line.endswith(b"\r\n")):
-            raise FormatError("armor: a line is longer than 64 characters")
-        return line
-
     def _begin(self) -> None:
         skipped = 0
         while True:
-            line = self._src.readline(len(BEGIN) + _MAX_LEADING)
+            line = self._src.readline(len(BEGIN) + MAX_SPACE + 2)
             if not line:
                 raise FormatError("armor: no BEGIN line")
-            if line.strip(b" \t\r\n"):
-                if line.rstrip(b"\r\n").strip(b" \t") != BEGIN:
-                    raise FormatError("armor: the first line is not -----BEGIN STC ENCRYPTED FILE-----")
-                return
-            skipped += len(line)
-            if skipped > _MAX_LEADING:
-                raise FormatError("armor: too much white space before the BEGIN line")
+            stripped = line.lstrip(_SPACE)
+            skipped += len(line) - len(stripped)
+            if skipped > MAX_SPACE:
+                raise FormatError("armor: more than 1,024 bytes of white space before the BEGIN line")
+            if stripped:
+                break
+        if not stripped.startswith(BEGIN):
+            raise FormatError("armor: the first non-blank line is not -----BEGIN STC ENCRYPTED FILE-----")
+        rest = stripped[len(BEGIN):]
+        if not rest.endswith(b"\n"):
+            rest += self._src.readline(MAX_SPACE + 3 - len(rest))
+        if not _MARKER_END.fullmatch(rest):
+            raise FormatError("armor: the BEGIN line must end after its marker (up to 1,024 spaces or tabs "
+                              "may follow it)")
 
     def _fill(self) -> None:
-        line = self._line()
+        line = self._src.readline(LINE + 3)
         if not line:
             raise FormatError("armor: the input ends before the END line")
-        body = line[:-2] if line.endswith(b"\r\n") else line[:-1] if line.endswith(b"\n") else line
-        if body == END:
+        if line.startswith(END):
             self._done = True
-            self._trailer()
+            self._trailer(line[len(END):])
             return
+        if len(line) > LINE + 2 or (len(line) == LINE + 2 and not line.endswith(b"\r\n")):
+            raise FormatError("armor: a line is longer than 64 characters")
+        body = line[:-2] if line.endswith(b"\r\n") else line[:-1] if line.endswith(b"\n") else line
         if self._last_short:
             raise FormatError("armor: a line shorter than 64 characters is not the last one")
         if not body or len(body) % 4 or not _LINE_RE.fullmatch(body):
@@ -117,10 +126,12 @@ class ArmorReader:
             raise FormatError("armor: base64 that is not in canonical form")
         self._buf += raw
 
-    def _trailer(self) -> None:
-        rest: bytes = self._src.read(_MAX_LEADING + 1)
-        if rest.strip(b" \t\r\n") or len(rest) > _MAX_LEADING:
+    def _trailer(self, rest: bytes) -> None:
+        rest += self._src.read(MAX_SPACE + 1 - len(rest))
+        if rest.strip(_SPACE):
             raise FormatError("armor: data after the END line")
+        if len(rest) > MAX_SPACE:
+            raise FormatError("armor: more than 1,024 bytes of white space after the END marker")
 
     def readinto(self, view: Any) -> int:
         view = memoryview(view).cast("B")

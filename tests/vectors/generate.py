@@ -370,6 +370,20 @@ def build_armor() -> list[dict[str, Any]]:
     # "QR==" decodes like "QQ==" but its padding bits are not zero: not the canonical base64 of anything.
     add("fail_noncanonical_last_group", b"\n".join([*lines[:-3], last + b"QR==", *lines[-2:]]), "FormatError")
     add("fail_bad_begin_line", text.replace(b"BEGIN STC", b"BEGIN XTC", 1), "FormatError")
+    # The white-space limits of format.md §10, at the limit and one byte past it.
+    begin, end = armor.BEGIN, armor.END
+    body = text[len(begin) + 1 : -(len(end) + 1)]  # the base64 lines, each with its LF
+    add("good_1024_bytes_of_space_before_begin", b" \t" * 500 + b"\r\n" * 12 + text, "ok")
+    add("fail_1025_bytes_of_space_before_begin", b" \t" * 500 + b"\r\n" * 12 + b" " + text, "FormatError")
+    add("good_1024_spaces_after_the_begin_marker", begin + b" \t" * 512 + b"\n" + body + end + b"\n", "ok")
+    add("fail_1025_spaces_after_the_begin_marker", begin + b" \t" * 512 + b" \n" + body + end + b"\n",
+        "FormatError")
+    add("good_1024_bytes_of_space_after_the_end_marker", text[:-1] + b" \t\r\n" * 256, "ok")
+    add("fail_1025_bytes_of_space_after_the_end_marker", text[:-1] + b" \t\r\n" * 256 + b" ", "FormatError")
+    add("good_end_marker_without_a_line_end", text[:-1], "ok")
+    add("fail_indented_end_marker", begin + b"\n" + body + b" " + end + b"\n", "FormatError")
+    add("fail_text_after_the_begin_marker", begin + b" x\n" + body + end + b"\n", "FormatError")
+    add("fail_nothing_after_the_begin_line", begin + b"\n", "FormatError")
     return out
 
 

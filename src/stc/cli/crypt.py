@@ -12,11 +12,8 @@ import binascii
 import contextlib
 import io
 import json
-import os
 import re
-import shutil
 import sys
-import tempfile
 from typing import Any
 
 import click
@@ -33,8 +30,6 @@ from . import remote
 from ._common import (
     EXIT_DECRYPT,
     EXIT_USAGE,
-    Peekable,
-    check_input,
     check_output,
     context_json_option,
     context_option,
@@ -56,6 +51,7 @@ from ._common import (
     seed_option,
     settings,
 )
+from .inputs import checked_input, open_input, spool
 from .table import EXIT_CODES_HELP
 
 MAX_MESSAGE = 1 << 30  # a one-value message is decrypted in memory
@@ -69,7 +65,7 @@ class _Discard:
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.argument("input", required=False, type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("input", required=False, type=click.Path(allow_dash=True))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, dir_okay=False),
               help="Output file ('-' = stdout). Default: INPUT.stc, or stdout without INPUT. A device or FIFO "
                    "(/dev/null) is written into; an existing file or symlink is replaced only with --force "
@@ -116,7 +112,7 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
     source = remote.localize(input or "-")
     out = remote.localize(output or ("-" if source == "-" else source + ".stc"))
     preset = one_preset(fast, balanced, paranoid) if fast or balanced or paranoid else None
-    total = _checked_input(source, "to encrypt a folder, use stc encrypt-folder DIR (it keeps names, modes and "
+    total = checked_input(source, "to encrypt a folder, use stc encrypt-folder DIR (it keeps names, modes and "
                                    "links in one file)")
     _check_output(out, force, source)
     if out == "-" and sys.stdout.isatty() and not armored:
@@ -141,17 +137,6 @@ def encrypt(input: "str | None", output: "str | None", armored: bool, recipients
             sys.stdout.buffer.flush()
 
 
-_HEAD = 512
-
-
-def _checked_input(source: str, *hint: str) -> "int | None":
-    """Check INPUT (a path, '-' or a URL); return its size when known."""
-    if remote.is_url(source):
-        return remote.check_input(source)
-    check_input(source, *hint)
-    return None if source == "-" else os.path.getsize(source)
-
-
 def _check_output(output: str, force: bool, source: str) -> None:
     if remote.is_url(output):
         remote.check_output(output, force)
@@ -167,34 +152,8 @@ def _sink(output: str, source: "str | None" = None) -> Any:
     return atomic_output(sys.stdout.buffer if output == "-" else output, local_source)
 
 
-def _open_input(source: str) -> tuple[Any, bytes]:
-    """The input at its start (seekable when it can be), and its first bytes, checked to be STC data."""
-    if source != "-" or _is_regular(sys.stdin.buffer):
-        stream: Any = (sys.stdin.buffer if source == "-" else remote.open_input(source) if remote.is_url(source)
-                       else open(source, "rb"))  # noqa: SIM115 (process-long)
-        start = stream.tell()
-        head = stream.read(_HEAD)
-        stream.seek(start)
-    else:  # a pipe: keep what was read for the look, and give it back first
-        peekable = Peekable(sys.stdin.buffer)
-        head = peekable.peek(_HEAD)
-        stream = io.BufferedReader(peekable, 1 << 20)
-    if not (head[:4] in (b"STCF", b"STCM") or armor.is_armored(head)):
-        what = "standard input" if source == "-" else source
-        die(f"{what} is not STC data (no STC magic and no armor line)", EXIT_DECRYPT)
-    return stream, head
-
-
-def _spool(stream: Any) -> Any:
-    """Copy an unseekable input (ciphertext only) into a private temporary file; return it at 0."""
-    spool = tempfile.TemporaryFile(prefix="stc-ciphertext-")  # noqa: SIM115 (returned; closed at exit)
-    shutil.copyfileobj(stream, spool, 1 << 20)
-    spool.seek(0)
-    return spool
-
-
 @click.command(epilog=EXIT_CODES_HELP)
-@click.argument("input", required=False, type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("input", required=False, type=click.Path(allow_dash=True))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, dir_okay=False),
               help="Output file ('-' = stdout). Default: INPUT without .stc, or stdout without INPUT. A device or "
                    "FIFO (/dev/null) is written into, after authentication; an existing file or symlink is "
@@ -232,21 +191,22 @@ def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str
     """
     source = remote.localize(input or "-")
     output = None if output is None else remote.localize(output)
+    total = checked_input(source)
     if output is None:
         if source == "-" or byte_range:
             output = "-"
         elif source.endswith(".stc"):
             output = source[: -len(".stc")]
         else:
-            die("cannot guess the output name (INPUT does not end in .stc)", EXIT_USAGE, "use -o FILE or -o -")
-    total = _checked_input(source)
+            die(f"cannot guess the output name ({source} does not end in .stc)", EXIT_USAGE,
+                f"name the output: -o {source}.plain (any name), or -o - for stdout")
     _check_output(output, force, source)
     if byte_range and (source == "-" or stream_out):
         die("--range needs INPUT as a file, and does not go with --stream", EXIT_USAGE)
     span = _parse_range(byte_range) if byte_range else None
     context_data = parse_context(context, context_json)
     with reported_errors():
-        stream, head = _open_input(source)
+        stream, head = open_input(source)
         ctx = decrypting_context(seed, **reader_limits())
         identities = identities_from(identity_files)
         armored = armor.is_armored(head)
@@ -260,11 +220,11 @@ def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str
                 and finish_interrupted(source, ctx._key_of(password, identities),
                                        ctx._opener(password, identities, context_data)):
             stream.close()  # a re-key a crash interrupted was completed, as the API does: read the new header
-            stream, head = _open_input(source)
+            stream, head = open_input(source)
         if (_armored_kind(head) if armored else head[:4]) == b"STCM":
             _decrypt_message(ctx, stream, armored, output, keys)
         elif span is not None:
-            _decrypt_range(ctx, stream, output, span, keys)
+            _decrypt_range(ctx, spool(armor.ArmorReader(stream)) if armored else stream, output, span, keys)
         else:
             _decrypt_file(ctx, None if armored else total, stream, armored, output, stream_out, quiet, keys)
 
@@ -320,19 +280,12 @@ def _decrypt_file(ctx: STCContext, total: "int | None", stream: Any, armored: bo
         if stream_out:
             run(stream, sink, "decrypted", not to_terminal)
         else:
-            src = stream if stream.seekable() else _spool(stream)
+            src = stream if stream.seekable() else spool(stream)
             start = src.tell()
             run(src, _Discard(), "authenticated", not to_terminal)
             src.seek(start)
             run(src, sink, "decrypted", not to_terminal)
         sink.flush()
-
-
-def _is_regular(f: Any) -> bool:
-    try:
-        return os.path.isfile(f"/proc/self/fd/{f.fileno()}") and f.seekable()
-    except (OSError, ValueError):
-        return False
 
 
 def _parse_range(spec: str) -> tuple[int, int]:
@@ -359,7 +312,7 @@ def _decrypt_range(ctx: STCContext, stream: Any, output: str, span: tuple[int, i
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.argument("file", required=False, type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def inspect(file: "str | None", as_json: bool) -> None:
     """Show the header of an encrypted FILE (default: stdin): slot kinds (never which is real),
@@ -370,16 +323,16 @@ def inspect(file: "str | None", as_json: bool) -> None:
       stc inspect backup.stc
       stc inspect backup.stc --json | jq .slots_by_kind
     """
-    source = file or "-"
-    check_input(source)
+    source = remote.localize(file or "-")
+    total = checked_input(source)
     with reported_errors():
-        stream, head = _open_input(source)
+        stream, head = open_input(source)
         reader = armor.ArmorReader(stream) if armor.is_armored(head) else stream
         data = reader.read(max_size())
         meta, _ = parse_header(data)
         info = meta.describe()
-        if meta.is_file and source != "-" and not armor.is_armored(head):
-            info.update(_length_report(os.path.getsize(source) - meta.size, meta.chunk_size))
+        if meta.is_file and total is not None and not armor.is_armored(head):
+            info.update(_length_report(total - meta.size, meta.chunk_size))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -14,9 +15,9 @@ import click
 from ..context import STCContext, decrypting_context
 from ..folders import decrypt_folder, encrypt_folder, folder_size, list_folder
 from ..recipients import parse_recipients
+from . import remote
 from ._common import (
     EXIT_USAGE,
-    check_input,
     check_output,
     context_json_option,
     context_option,
@@ -38,6 +39,7 @@ from ._common import (
     seed_option,
     settings,
 )
+from .inputs import checked_input, for_api, open_input
 from .table import EXIT_CODES_HELP
 
 
@@ -82,8 +84,11 @@ def encrypt_folder_cmd(folder: str, output: "str | None", excludes: tuple[str, .
       stc encrypt-folder taxes/ -o taxes.stc
       stc encrypt-folder photos/ --profile media -r stc-x25519-… --exclude '*.tmp'
     """
-    out = output or folder.rstrip("/") + ".stc"
-    check_output(out, force)
+    out = remote.localize(output or folder.rstrip("/") + ".stc")
+    if remote.is_url(out):
+        remote.check_output(out, force)
+    else:
+        check_output(out, force)
     if out == "-" and sys.stdout.isatty():
         die("refusing to write binary ciphertext to a terminal", EXIT_USAGE, "use -o FILE or redirect stdout")
     preset = one_preset(fast, balanced, paranoid) if fast or balanced or paranoid else None
@@ -94,8 +99,11 @@ def encrypt_folder_cmd(folder: str, output: "str | None", excludes: tuple[str, .
         ctx = STCContext(seed, lattice_size=chosen["lattice_size"], depth=chosen["depth"], suite=chosen["suite"])
         password = read_passphrase(passphrase_file, True, False) if with_passphrase or not to else None
         _, total = folder_size(folder, excludes)
-        with progress_bar(not quiet, total, "encrypted") as progress:
-            encrypt_folder(folder, sys.stdout.buffer if out == "-" else out, password, ctx=ctx, recipients=to,
+        with contextlib.ExitStack() as stack:
+            sink = stack.enter_context(remote.output(out)) if remote.is_url(out) else \
+                sys.stdout.buffer if out == "-" else out
+            progress = stack.enter_context(progress_bar(not quiet, total, "encrypted"))
+            encrypt_folder(folder, sink, password, ctx=ctx, recipients=to,
                            excludes=excludes, progress_callback=progress, chunk_size=chosen["chunk_size"],
                            use_decoys=chosen["use_decoys"], context_data=context_data)
 
@@ -128,21 +136,24 @@ def decrypt_folder_cmd(file: str, output: "str | None", identity_files: tuple[st
       stc decrypt-folder taxes.stc               # creates taxes/
       stc decrypt-folder photos.stc -o restored -i key.txt
     """
+    file = remote.localize(file)
+    checked_input(file)
     if output is None:
-        if file == "-" or not file.endswith(".stc"):
-            die("cannot guess the folder name (FILE does not end in .stc)", EXIT_USAGE, "use -o FOLDER")
-        output = file[: -len(".stc")]
-    check_input(file)
+        name = file.rsplit("/", 1)[-1] if remote.is_url(file) else file  # a URL's folder goes here
+        if file == "-" or not name.endswith(".stc"):
+            die(f"cannot guess the folder name ({file} does not end in .stc)", EXIT_USAGE, "use -o FOLDER")
+        output = name[: -len(".stc")]
     if os.path.isdir(output) and os.listdir(output) and not force:
         die(f"{output} exists and is not empty; use --force to replace it", EXIT_USAGE)
     if os.path.lexists(output) and not os.path.isdir(output):
         die(f"{output} exists and is not a folder", EXIT_USAGE)
     context_data = parse_context(context, context_json)
     with reported_errors():
+        stream, head = open_input(file)
         identities = identities_from(identity_files)
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, file == "-")
-        members = decrypt_folder(sys.stdin.buffer if file == "-" else file, output, password,
+        members = decrypt_folder(for_api(file, stream, head), output, password,
                                  ctx=decrypting_context(seed, **reader_limits()), identities=identities,
                                  context_data=context_data, force=force, preserve_permissions=preserve_permissions)
         click.echo(f"stc: extracted {len(members)} entries into {output}", err=True)
@@ -167,13 +178,15 @@ def list_cmd(file: str, identity_files: tuple[str, ...], as_json: bool, context:
       stc list taxes.stc
       stc list photos.stc -i key.txt --json
     """
-    check_input(file)
+    file = remote.localize(file)
+    checked_input(file)
     context_data = parse_context(context, context_json)
     with reported_errors():
+        stream, head = open_input(file)
         identities = identities_from(identity_files)
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, file == "-")
-        members = list_folder(sys.stdin.buffer if file == "-" else file, password,
+        members = list_folder(for_api(file, stream, head), password,
                               ctx=decrypting_context(seed, **reader_limits()), identities=identities,
                               context_data=context_data)
     if as_json:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import shutil
+import stat
 import sys
+import tempfile
+from collections.abc import Iterator
 
 import click
 
+from .. import armor
 from ..context import STCContext
 from ..format_v2 import CORE_SIZE, HeaderV2
+from ..outputs import atomic_output
 from ..recipients import generate_identity, load_identities
+from ..rekeyfile import locked
+from . import remote
 from ._common import (
     EXIT_USAGE,
     PRESETS,
+    check_input,
     die,
     identities_from,
     limits_option,
@@ -25,6 +35,7 @@ from ._common import (
     reported_errors,
     seed_option,
 )
+from .inputs import HEAD
 
 
 @click.command()
@@ -66,7 +77,7 @@ def keygen(output: "str | None", pq: bool, convert: "str | None") -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=click.Path())
 @click.option("-i", "--identity", "identity_files", multiple=True, type=click.Path(dir_okay=False),
               help="Open the file with the secret keys in this identity file (repeatable).")
 @click.option("--add-recipient", "add", multiple=True, metavar="RECIPIENT",
@@ -90,14 +101,21 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
           fast: bool, balanced: bool, paranoid: bool, seed: str, passphrase_file: "str | None") -> None:
     """Change who can open FILE by rewriting only its header (the data is not re-encrypted).
 
-    FILE is replaced safely: a new file is written beside it and renamed over it. Removing a
-    recipient cannot take back copies it already has, nor the file key if it kept it.
+    FILE is rewritten in place when the new header has the old one's length (a journal beside
+    it lets a crash be finished by the next stc command), and otherwise written anew beside it
+    and renamed over it; an armored FILE stays armored.  Removing a recipient cannot take back
+    copies it already has, nor the file key if it kept it.
 
     \b
     Examples:
       stc rekey backup.stc -i key.txt --add-recipient stc-x25519-…
       stc rekey backup.stc --passphrase-file old.txt --change-passphrase --new-passphrase-file new.txt
     """
+    if remote.is_url(file):
+        die(f"{file}: stc rekey rewrites a local file's header in place, which a URL does not allow", EXIT_USAGE,
+            "copy it here, re-key the copy and upload it again (only the header changes; the data is not "
+            "re-encrypted)")
+    check_input(file)
     added = recipients_from(add, recipients_files)
     if not added and not remove and not change_passphrase:
         die("nothing to change: give --add-recipient, --remove-recipient or --change-passphrase", EXIT_USAGE)
@@ -113,10 +131,14 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
                 click.echo("New passphrase for the file:", err=True)
             new_password = read_passphrase(new_passphrase_file, True, stdin_is_data=False)
         lattice, depth = PRESETS[one_preset(fast, balanced, paranoid)]
+        ctx = STCContext(seed, lattice_size=lattice, depth=depth, **reader_limits())
         with open(file, "rb") as f:
-            had_passphrase = HeaderV2.has_passphrase_prefix(f.read(CORE_SIZE + 1))
-        header = STCContext(seed, lattice_size=lattice, depth=depth, **reader_limits()).rekey(
-            file, password=password, identities=identities, add=added, remove=remove, new_password=new_password)
+            head = f.read(HEAD)
+        with _binary_form(file, head) as binary:
+            with open(binary, "rb") as f:
+                had_passphrase = HeaderV2.has_passphrase_prefix(f.read(CORE_SIZE + 1))
+            header = ctx.rekey(binary, password=password, identities=identities, add=added, remove=remove,
+                               new_password=new_password)
         if change_passphrase and not had_passphrase:
             click.echo(f"stc: note: {file} had no passphrase; it now opens with the new passphrase as well as "
                        f"with its recipients", err=True)
@@ -124,3 +146,28 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
         click.echo(f"stc: re-keyed {file}: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + " slots",
                    err=True)
         sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _binary_form(file: str, head: bytes) -> Iterator[str]:
+    """The path of FILE's binary form to re-key: FILE itself, or for an armored FILE a private
+    de-armored copy beside it (ciphertext only), armored again over FILE once re-keyed, all
+    under FILE's re-key lock."""
+    if not armor.is_armored(head):
+        yield file
+        return
+    with locked(file):
+        fd, binary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(file)),
+                                      prefix=f".{os.path.basename(file)}.", suffix=".stc-rekey")
+        try:
+            with os.fdopen(fd, "wb") as out, open(file, "rb") as src:
+                shutil.copyfileobj(armor.ArmorReader(src), out, 1 << 20)
+            yield binary
+            mode = stat.S_IMODE(os.stat(file).st_mode)
+            with atomic_output(file) as out, open(binary, "rb") as src:
+                writer = armor.ArmorWriter(out)
+                shutil.copyfileobj(src, writer, 1 << 20)
+                writer.close()
+            os.chmod(file, mode)  # the re-keyed file keeps its mode, as a binary one re-keyed in place does
+        finally:
+            os.unlink(binary)
