@@ -30,7 +30,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
             "empty": tmp_path / "empty"}
 
 
-def run(*args: str | Path, input: bytes | None = None) -> "CliRunner.invoke":  # type: ignore[valid-type]
+def run(*args: str | Path, input: bytes | None = None) -> CliRunner.invoke:  # type: ignore[valid-type]
     return CliRunner().invoke(main, [str(a) for a in args], input=input, env={"STC_SEED": "cli-test-seed"})
 
 

@@ -25,16 +25,16 @@ from stc.cli import main
 ENV = {**os.environ, "STC_SEED": "cli-test-seed"}
 
 
-def run(*args: "str | Path", input: "bytes | None" = None, **kw: Any) -> Any:
+def run(*args: str | Path, input: bytes | None = None, **kw: Any) -> Any:
     return CliRunner().invoke(main, [str(a) for a in args], input=input, env={"STC_SEED": "cli-test-seed"}, **kw)
 
 
-def stc(*args: "str | Path", stdin: "bytes | None" = None, **kw: Any) -> "subprocess.CompletedProcess[bytes]":
+def stc(*args: str | Path, stdin: bytes | None = None, **kw: Any) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "stc", *map(str, args)], input=stdin, capture_output=True,
                           env=kw.pop("env", ENV), check=False, **kw)
 
 
-def on_tty(*args: "str | Path", answers: tuple[tuple[str, "str | None"], ...] = ()) -> tuple[int, bytes]:
+def on_tty(*args: str | Path, answers: tuple[tuple[str, str | None], ...] = ()) -> tuple[int, bytes]:
     """Run on a pseudo-terminal; a reply of None is Ctrl-D."""
     transcript = io.BytesIO()
     child = pexpect.spawn(sys.executable, ["-m", "stc", *map(str, args)], env=ENV, timeout=60)

@@ -16,7 +16,7 @@ from stc.cli import main
 ENV = {**os.environ, "STC_SEED": "cli-test-seed"}
 
 
-def run(*args: "str | Path", input: "bytes | None" = None) -> "CliRunner.invoke":  # type: ignore[valid-type]
+def run(*args: str | Path, input: bytes | None = None) -> CliRunner.invoke:  # type: ignore[valid-type]
     return CliRunner().invoke(main, [str(a) for a in args], input=input, env={"STC_SEED": "cli-test-seed"})
 
 

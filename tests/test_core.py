@@ -29,8 +29,8 @@ json_values = st.recursive(
 @fast
 @given(data=st.one_of(st.binary(max_size=2048), st.text(max_size=512)), context=json_values,
        decoys=st.sampled_from([True, False, None]))
-def test_round_trip_returns_same_type(ctx: stc.STCContext, data: "str | bytes", context: object,
-                                      decoys: "bool | None") -> None:
+def test_round_trip_returns_same_type(ctx: stc.STCContext, data: str | bytes, context: object,
+                                      decoys: bool | None) -> None:
     ciphertext, meta = ctx.encrypt(data, "pw", context_data=context, use_decoys=decoys)
     out = ctx.decrypt(ciphertext, meta, "pw", context_data=context)
     assert out == data and type(out) is type(data)

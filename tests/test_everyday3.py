@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +28,12 @@ def s3_env(options: dict[str, Any]) -> dict[str, str]:
             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def stc(*args: "str | Path", stdin: "bytes | None" = None) -> subprocess.CompletedProcess[bytes]:
+def stc(*args: str | Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "stc", *map(str, args)], input=stdin, capture_output=True,
                           env=ENV, check=False, timeout=120)
 
 
-def on_tty(*args: "str | Path") -> tuple[int, bytes]:
+def on_tty(*args: str | Path) -> tuple[int, bytes]:
     transcript = io.BytesIO()
     child = pexpect.spawn(sys.executable, ["-m", "stc", *map(str, args)], env=ENV, timeout=60)
     child.logfile_read = transcript
@@ -80,7 +82,7 @@ def test_good_a_bar_still_shows_when_the_output_is_a_file(work: Path) -> None:
     (("keygen", "--pq", "-y", "pw"), b"-y only prints the public keys", None),
 ])
 def test_fail_usage_errors_have_one_format(work: Path, args: tuple[str, ...], words: bytes,
-                                           hint: "bytes | None") -> None:
+                                           hint: bytes | None) -> None:
     done = subprocess.run([sys.executable, "-m", "stc", *args], capture_output=True, env=ENV, cwd=work,
                           check=False, timeout=60)
     assert done.returncode == 2, done.stderr
@@ -221,7 +223,7 @@ def test_fail_rekey_says_why_it_cannot_take_a_url(work: Path) -> None:
 def test_good_inspect_list_and_folders_take_s3_urls(work: Path, s3: dict[str, Any]) -> None:
     env = s3_env(s3)
 
-    def run(*args: "str | Path") -> subprocess.CompletedProcess[bytes]:
+    def run(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run([sys.executable, "-m", "stc", *map(str, args)], capture_output=True, env=env,
                               cwd=work, check=False, timeout=120)
 
@@ -255,3 +257,26 @@ def test_armor_white_space_before_begin_is_bounded_alike_everywhere(work: Path, 
         assert done.returncode == 0 and done.stdout == b"s" * 300, done.stderr
     else:
         assert done.returncode == 1 and b"is not STC data" in done.stderr and done.stdout == b""
+
+
+# ---- 5. stc recommend's estimate agrees with a real run ----------------------------------------------------
+FACTOR = 2.0  # the estimate is within this factor of the median real run (docs/testing.md)
+
+
+def test_good_recommend_estimates_a_real_encrypt_within_a_factor_of_two(shm_dir: Path) -> None:
+    from stc import profiles, recommend
+
+    big = shm_dir / "big.bin"
+    big.write_bytes(os.urandom(64 << 20))
+    report = recommend.recommend(str(big))
+    profile = profiles.get(report["profile"])
+    runs = []
+    for i in range(3):
+        ctx = lib.STCContext("recommend test", **profile.context_options())
+        start = time.perf_counter()
+        ctx.encrypt_stream(big, shm_dir / f"big{i}.stc", "pw", **profile.stream_options())
+        runs.append(time.perf_counter() - start)
+    real = statistics.median(runs)
+    estimate = report["expected_seconds"]["total"]
+    assert report["expected_seconds"]["kdf"] + report["expected_seconds"]["data"] == pytest.approx(estimate, abs=2e-3)
+    assert real / FACTOR <= estimate <= real * FACTOR, (estimate, runs)

@@ -195,7 +195,7 @@ def test_an_abandoned_writer_whose_abort_fails_stays_quiet(mctx: stc.STCContext,
     reported: list[Any] = []
     monkeypatch.setattr(sys, "unraisablehook", reported.append)
 
-    def failing_abort(exc: "BaseException | None") -> None:
+    def failing_abort(exc: BaseException | None) -> None:
         raise RuntimeError("cleanup failed")
 
     writer = EncryptingWriter(io.BytesIO(), b"header", mctx._new_header(["pw"], [], context_data=None,

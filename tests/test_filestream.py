@@ -185,7 +185,7 @@ class _Pipe(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: "bytearray | memoryview") -> int:
+    def readinto(self, b: bytearray | memoryview) -> int:
         return self._data.readinto(b)
 
 
@@ -226,7 +226,7 @@ class _Trickle(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: "bytearray | memoryview") -> int:  # type: ignore[override]
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         chunk = self._data.read(min(7, len(b)))
         b[: len(chunk)] = chunk
         return len(chunk)
@@ -254,7 +254,7 @@ def test_encrypt_failure_leaves_nothing(ctx: stc.STCContext, tmp_path: Path) -> 
         def readable(self) -> bool:
             return True
 
-        def readinto(self, b: "bytearray | memoryview") -> int:  # type: ignore[override]
+        def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
             raise OSError("disk on fire")
 
     with pytest.raises(OSError, match="disk on fire"):
@@ -278,7 +278,7 @@ def test_non_blocking_input_is_not_mistaken_for_eof(ctx: stc.STCContext, tmp_pat
         def readable(self) -> bool:
             return True
 
-        def readinto(self, b: "bytearray | memoryview") -> "int | None":  # type: ignore[override]
+        def readinto(self, b: bytearray | memoryview) -> int | None:  # type: ignore[override]
             return None
 
     with pytest.raises(OSError, match="would block"):
@@ -392,7 +392,7 @@ def test_the_writer_is_a_named_daemon_thread_with_a_ring_of_three_buffers(ctx: s
 
     seen: list[tuple[str, bool]] = []
 
-    def progress(done: int, total: "int | None") -> None:
+    def progress(done: int, total: int | None) -> None:
         seen.extend((t.name, t.daemon) for t in threading.enumerate() if t.name.startswith("stc-"))
 
     ctx.encrypt_stream(io.BytesIO(b"x" * (3 * CHUNK)), io.BytesIO(), "pw", chunk_size=CHUNK,
@@ -412,14 +412,14 @@ def test_readfull_any_prefers_readinto() -> None:
         def __init__(self, data: bytes) -> None:
             self._data = io.BytesIO(data)
 
-        def readinto(self, b: "bytearray | memoryview") -> int:
+        def readinto(self, b: bytearray | memoryview) -> int:
             return self._data.readinto(b)
 
     buf = bytearray(5)
     assert readfull_any(OnlyReadinto(b"abcdefg"), memoryview(buf)) == 5 and buf == bytearray(b"abcde")
 
 
-def _three_chunks(ctx: stc.STCContext, tmp_path: Path, tamper: "int | None" = None) -> tuple[Path, bytes]:
+def _three_chunks(ctx: stc.STCContext, tmp_path: Path, tamper: int | None = None) -> tuple[Path, bytes]:
     data = os.urandom(3 * CHUNK)
     enc, _ = _enc(ctx, tmp_path, data)
     if tamper is not None:
@@ -475,10 +475,10 @@ class _NonBlocking(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def readinto(self, b: "bytearray | memoryview") -> "int | None":
+    def readinto(self, b: bytearray | memoryview) -> int | None:
         return self._data.readinto(b) or None
 
-    def write(self, b: "bytes | bytearray | memoryview") -> "int | None":  # type: ignore[override]
+    def write(self, b: bytes | bytearray | memoryview) -> int | None:  # type: ignore[override]
         n = min(len(b), self._room)
         self._room -= n
         return n or None

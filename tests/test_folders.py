@@ -24,7 +24,7 @@ from .conftest import CHEAP
 ENV = {**os.environ, "STC_SEED": "folder-seed"}
 
 
-def run(*args: "str | Path", input: "bytes | None" = None) -> Any:
+def run(*args: str | Path, input: bytes | None = None) -> Any:
     return CliRunner().invoke(main, [str(a) for a in args], input=input, env={"STC_SEED": "folder-seed"})
 
 

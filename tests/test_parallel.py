@@ -83,7 +83,7 @@ def test_an_input_that_grows_while_encrypted_is_refused(tmp_path: Path) -> None:
     src, enc = tmp_path / "in", tmp_path / "f.stc"
     src.write_bytes(os.urandom(8 * CHUNK))
 
-    def grow(done: int, total: "int | None") -> None:
+    def grow(done: int, total: int | None) -> None:
         if done == CHUNK or (done >= CHUNK and src.stat().st_size == 8 * CHUNK):
             with open(src, "ab") as f:
                 f.write(b"late")

@@ -171,7 +171,7 @@ def test_forged_packet_work_is_bounded_at_every_epoch(monkeypatch: pytest.Monkey
         calls["expand"] += 1
         return real_expand(prk, info)
 
-    def counting_hkdf(ikm: bytes, info: bytes, length: int = 32, salt: "bytes | None" = None) -> bytes:
+    def counting_hkdf(ikm: bytes, info: bytes, length: int = 32, salt: bytes | None = None) -> bytes:
         calls["hkdf"] += 1
         return real_hkdf(ikm, info, length, salt)
 

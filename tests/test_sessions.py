@@ -30,14 +30,14 @@ from .conftest import CHEAP
 _CTX = stc.STCContext("sessions", **CHEAP)
 
 
-def _pairs(headers: "list[HeaderV3]") -> set[tuple[bytes, int]]:
+def _pairs(headers: list[HeaderV3]) -> set[tuple[bytes, int]]:
     return {(h.session_id, h.counter) for h in headers}
 
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.one_of(st.binary(max_size=300), st.text(max_size=100)),
        context=st.one_of(st.none(), st.dictionaries(st.text(max_size=4), st.integers(), max_size=3)))
-def test_round_trip_in_a_new_reader(data: "str | bytes", context: object) -> None:
+def test_round_trip_in_a_new_reader(data: str | bytes, context: object) -> None:
     ciphertext, meta = _CTX.encrypt(data, "pw", context_data=context)
     assert isinstance(meta, HeaderV3) and meta.size == SIZE
     reader = stc.STCContext("sessions", **CHEAP)

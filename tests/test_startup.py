@@ -19,7 +19,7 @@ run()
 """
 
 
-def loaded(*args: "str | Path", cwd: "Path | None" = None) -> set[str]:
+def loaded(*args: str | Path, cwd: Path | None = None) -> set[str]:
     done = subprocess.run([sys.executable, "-c", PROBE, *map(str, args)], capture_output=True, cwd=cwd,
                           env={**os.environ, "STC_SEED": "startup"}, check=False)
     line = [ln for ln in done.stderr.decode().splitlines() if ln.startswith("LOADED")][-1]

@@ -40,7 +40,8 @@ _LAZY = {
     "load_identities": "recipients", "parse_identity": "recipients", "parse_recipient": "recipients",
     "Suite": "suite", "encrypt": "api", "decrypt": "api", "encrypt_blob": "api", "decrypt_blob": "api",
     "rekey": "api", "encrypt_file": "api", "decrypt_file": "api", "quick_encrypt": "api", "quick_decrypt": "api",
-    "get_status": "api", "open": "api", "Secret": "secret",
+    "get_status": "api", "open": "api", "Secret": "secret", "DecryptingReader": "fileobj",
+    "EncryptingWriter": "fileobj",
 }
 
 
@@ -72,6 +73,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         rekey,
     )
     from .context import STCContext, decrypting_context
+    from .fileobj import DecryptingReader, EncryptingWriter
     from .format_v2 import HeaderV2
     from .format_v3 import HeaderV3
     from .handshake import KeyExchange
@@ -92,11 +94,13 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
 __all__ = [
     "DEFAULT_SEED",
     "ContextData",
+    "EncryptingWriter",
     "Password",
     "Seed",
     "decrypting_context",
     "ChunkHeader",
     "ContextMismatchError",
+    "DecryptingReader",
     "DecryptionError",
     "FormatError",
     "HandshakeError",

@@ -19,7 +19,7 @@ class ForkAware(Protocol):
     def _after_fork_in_child(self) -> None: ...
 
 
-_registry: "weakref.WeakSet[ForkAware]" = weakref.WeakSet()
+_registry: weakref.WeakSet[ForkAware] = weakref.WeakSet()
 
 
 def register(obj: ForkAware) -> None:

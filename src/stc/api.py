@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
-from .context import STCContext, decrypting_context
+from .context import STCContext, _as_asked, decrypting_context
 from .errors import ParameterError
 from .fileobj import DecryptingReader, EncryptingWriter
 from .filestream import DEFAULT_CHUNK
 from .format_v2 import HeaderV2
 from .format_v3 import HeaderV3
-from .headers import FORMATS_READ, FORMATS_WRITTEN, Header, MessageHeader
+from .headers import FORMATS_READ, FORMATS_WRITTEN, Header, MessageHeader, as_header, parse_header
 from .recipients import Identity, Recipient
 
 
 def encrypt(
-    data: "str | bytes",
-    password: "Password | None" = None,
+    data: str | bytes,
+    password: Password | None = None,
     *,
-    recipients: Iterable["Recipient | str"] = (),
+    recipients: Iterable[Recipient | str] = (),
     seed: Seed = DEFAULT_SEED,
     context_data: ContextData = None,
-    use_decoys: "bool | None" = None,
+    use_decoys: bool | None = None,
     lattice_size: int = 128,
     depth: int = 6,
-    format_version: "int | None" = None,
-) -> "tuple[bytes, HeaderV2 | HeaderV3]":
+    format_version: int | None = None,
+) -> tuple[bytes, HeaderV2 | HeaderV3]:
     """Quick start: encrypt with a one-off context; returns ``(ciphertext, metadata)``
     (keywords as :meth:`STCContext.encrypt`)."""
     ctx = STCContext(seed, lattice_size=lattice_size, depth=depth)
@@ -36,49 +36,81 @@ def encrypt(
                        format_version=format_version)
 
 
+@overload
+def decrypt(ciphertext: bytes, metadata: MessageHeader | bytes, password: Password | None = None, *,
+            identities: Iterable[Identity | str] = (), seed: Seed = DEFAULT_SEED, context_data: ContextData = None,
+            text: Literal[False]) -> bytes: ...
+@overload
+def decrypt(ciphertext: bytes, metadata: MessageHeader | bytes, password: Password | None = None, *,
+            identities: Iterable[Identity | str] = (), seed: Seed = DEFAULT_SEED, context_data: ContextData = None,
+            text: Literal[True]) -> str: ...
+@overload
+def decrypt(ciphertext: bytes, metadata: MessageHeader | bytes, password: Password | None = None, *,
+            identities: Iterable[Identity | str] = (), seed: Seed = DEFAULT_SEED, context_data: ContextData = None,
+            text: None = None) -> str | bytes: ...
+
+
 def decrypt(
     ciphertext: bytes,
-    metadata: "MessageHeader | bytes",
-    password: "Password | None" = None,
+    metadata: MessageHeader | bytes,
+    password: Password | None = None,
     *,
-    identities: Iterable["Identity | str"] = (),
+    identities: Iterable[Identity | str] = (),
     seed: Seed = DEFAULT_SEED,
     context_data: ContextData = None,
-) -> "str | bytes":
-    """Quick start: inverse of :func:`encrypt` (the cost is read from the metadata)."""
-    return decrypting_context(seed).decrypt(
-        ciphertext, metadata, password, identities=identities, context_data=context_data
-    )
+    text: bool | None = None,
+) -> str | bytes:
+    """Quick start: inverse of :func:`encrypt` (the cost is read from the metadata).  ``text=False``
+    always gives ``bytes``, ``text=True`` always ``str``; by default, what was encrypted."""
+    ctx = decrypting_context(seed)
+    plain = ctx.decrypt(ciphertext, metadata, password, identities=identities, context_data=context_data,
+                        text=False)
+    return _as_asked(plain, as_header(metadata).text, text)
 
 
 def encrypt_blob(
-    data: "str | bytes", password: "Password | None" = None, *, seed: Seed = DEFAULT_SEED, **kwargs: Any
+    data: str | bytes, password: Password | None = None, *, seed: Seed = DEFAULT_SEED, **kwargs: Any
 ) -> bytes:
     """Quick start, one value: ``metadata.to_bytes() + ciphertext`` (keywords as :func:`encrypt`)."""
     ciphertext, meta = encrypt(data, password, seed=seed, **kwargs)
     return meta.to_bytes() + ciphertext
 
 
+@overload
+def decrypt_blob(blob: bytes, password: Password | None = None, *, identities: Iterable[Identity | str] = (),
+                 seed: Seed = DEFAULT_SEED, context_data: ContextData = None, text: Literal[False]) -> bytes: ...
+@overload
+def decrypt_blob(blob: bytes, password: Password | None = None, *, identities: Iterable[Identity | str] = (),
+                 seed: Seed = DEFAULT_SEED, context_data: ContextData = None, text: Literal[True]) -> str: ...
+@overload
+def decrypt_blob(blob: bytes, password: Password | None = None, *, identities: Iterable[Identity | str] = (),
+                 seed: Seed = DEFAULT_SEED, context_data: ContextData = None, text: None = None) -> str | bytes: ...
+
+
 def decrypt_blob(
     blob: bytes,
-    password: "Password | None" = None,
+    password: Password | None = None,
     *,
-    identities: Iterable["Identity | str"] = (),
+    identities: Iterable[Identity | str] = (),
     seed: Seed = DEFAULT_SEED,
     context_data: ContextData = None,
-) -> "str | bytes":
-    """Inverse of :func:`encrypt_blob`."""
-    return decrypting_context(seed).decrypt_blob(blob, password, identities=identities, context_data=context_data)
+    text: bool | None = None,
+) -> str | bytes:
+    """Inverse of :func:`encrypt_blob` (``text`` as for :func:`decrypt`)."""
+    ctx = decrypting_context(seed)
+    meta, used = parse_header(blob)
+    plain = ctx.decrypt(blob[used:], meta, password, identities=identities, context_data=context_data, text=False)
+    return _as_asked(plain, meta.text, text)
 
 
 def rekey(
-    path: "str | os.PathLike[str]",
+    path: str | os.PathLike[str],
     *,
-    password: "Password | None" = None,
-    identities: Iterable["Identity | str"] = (),
-    add: Iterable["Recipient | str"] = (),
-    remove: Iterable["Recipient | str"] = (),
-    new_password: "Password | None" = None,
+    password: Password | None = None,
+    identities: Iterable[Identity | str] = (),
+    add: Iterable[Recipient | str] = (),
+    remove: Iterable[Recipient | str] = (),
+    new_password: Password | None = None,
     seed: Seed = DEFAULT_SEED,
     lattice_size: int = 128,
     depth: int = 6,
@@ -93,9 +125,9 @@ def rekey(
 
 
 def encrypt_file(
-    src: "str | os.PathLike[str]",
-    dst: "str | os.PathLike[str]",
-    password: "Password | None" = None,
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    password: Password | None = None,
     *,
     seed: Seed = DEFAULT_SEED,
     lattice_size: int = 128,
@@ -107,9 +139,9 @@ def encrypt_file(
 
 
 def decrypt_file(
-    src: "str | os.PathLike[str]",
-    dst: "str | os.PathLike[str]",
-    password: "Password | None" = None,
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    password: Password | None = None,
     *,
     seed: Seed = DEFAULT_SEED,
     **options: Any,
@@ -118,7 +150,7 @@ def decrypt_file(
     return decrypting_context(seed).decrypt_stream(src, output_path=dst, password=password, **options)
 
 
-def quick_encrypt(data: "str | bytes", seed: Seed, *, password: Password, **options: Any) -> bytes:
+def quick_encrypt(data: str | bytes, seed: Seed, *, password: Password, **options: Any) -> bytes:
     """STC 0.4's one-call encryption, as one value (``metadata || ciphertext``).
 
     Unlike 0.4, a password is required: 0.4 silently used the seed as the password.
@@ -126,28 +158,50 @@ def quick_encrypt(data: "str | bytes", seed: Seed, *, password: Password, **opti
     return encrypt_blob(data, password, seed=seed, **options)
 
 
-def quick_decrypt(blob: bytes, seed: Seed, *, password: Password, **options: Any) -> "str | bytes":
+def quick_decrypt(blob: bytes, seed: Seed, *, password: Password, **options: Any) -> str | bytes:
     """Inverse of :func:`quick_encrypt`."""
-    return decrypt_blob(blob, password, seed=seed, **options)
+    plain: str | bytes = decrypt_blob(blob, password, seed=seed, **options)
+    return plain
+
+
+@overload
+def open(file: Any, mode: Literal["rb"] = "rb", *, password: Password | None = None,
+         identities: Iterable[Identity | str] = (), recipients: Iterable[Recipient | str] = (),
+         additional_passwords: Sequence[Password] = (), context_data: ContextData = None, seed: Seed | None = None,
+         ctx: STCContext | None = None, chunk_size: int = DEFAULT_CHUNK, use_decoys: bool = True,
+         lattice_size: int = 128, depth: int = 6, close_file: bool | None = None) -> DecryptingReader: ...
+@overload
+def open(file: Any, mode: Literal["wb"], *, password: Password | None = None,
+         identities: Iterable[Identity | str] = (), recipients: Iterable[Recipient | str] = (),
+         additional_passwords: Sequence[Password] = (), context_data: ContextData = None, seed: Seed | None = None,
+         ctx: STCContext | None = None, chunk_size: int = DEFAULT_CHUNK, use_decoys: bool = True,
+         lattice_size: int = 128, depth: int = 6, close_file: bool | None = None) -> EncryptingWriter: ...
+@overload
+def open(file: Any, mode: str, *, password: Password | None = None,
+         identities: Iterable[Identity | str] = (), recipients: Iterable[Recipient | str] = (),
+         additional_passwords: Sequence[Password] = (), context_data: ContextData = None, seed: Seed | None = None,
+         ctx: STCContext | None = None, chunk_size: int = DEFAULT_CHUNK, use_decoys: bool = True,
+         lattice_size: int = 128, depth: int = 6,
+         close_file: bool | None = None) -> DecryptingReader | EncryptingWriter: ...
 
 
 def open(  # mirrors the builtin, as gzip.open does
     file: Any,
     mode: str = "rb",
     *,
-    password: "Password | None" = None,
-    identities: Iterable["Identity | str"] = (),
-    recipients: Iterable["Recipient | str"] = (),
+    password: Password | None = None,
+    identities: Iterable[Identity | str] = (),
+    recipients: Iterable[Recipient | str] = (),
     additional_passwords: Sequence[Password] = (),
     context_data: ContextData = None,
-    seed: "Seed | None" = None,
-    ctx: "STCContext | None" = None,
+    seed: Seed | None = None,
+    ctx: STCContext | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     use_decoys: bool = True,
     lattice_size: int = 128,
     depth: int = 6,
-    close_file: "bool | None" = None,
-) -> "DecryptingReader | EncryptingWriter":
+    close_file: bool | None = None,
+) -> DecryptingReader | EncryptingWriter:
     """An encrypted file as a binary file object: ``mode="rb"`` reads (seekable when the
     input is, authenticating only the chunks a read touches), ``"wb"`` writes.
 

@@ -48,7 +48,7 @@ class ArmorWriter:
         self._out, self._pending = out, bytearray()
         out.write(BEGIN + b"\n")
 
-    def write(self, data: "bytes | bytearray | memoryview") -> int:
+    def write(self, data: bytes | bytearray | memoryview) -> int:
         self._pending += data
         whole = len(self._pending) // _RAW_LINE * _RAW_LINE
         if whole:

@@ -195,7 +195,7 @@ def _frame_row(frame: bytes, n: int) -> dict[str, Any]:
 
 
 # ---- files (each run in a child process) -----------------------------------------------------
-def _status(field: str) -> "int | None":
+def _status(field: str) -> int | None:
     """A ``/proc/self/status`` size field in bytes (None where there is no /proc)."""
     try:
         with open("/proc/self/status") as f:
@@ -225,7 +225,7 @@ def _reset_peak() -> bool:
     return True
 
 
-def _copy_loop(src: str, dst: str, transform: "Callable[[memoryview, int], memoryview] | None" = None,
+def _copy_loop(src: str, dst: str, transform: Callable[[memoryview, int], memoryview] | None = None,
                chunk: int = MiB, mode: str = "wb") -> None:
     """readinto/write loop with one fixed buffer; ``transform`` seals or opens each chunk."""
     buf = bytearray(chunk)
@@ -396,8 +396,8 @@ def _file_line(r: dict[str, Any]) -> str:
 IN_PLACE_UNSUPPORTED = ("age", "age-pass")
 
 
-def bench_files(quick: bool, workdir: "str | None", echo: Echo, sizes: "tuple[int, ...] | None" = None,
-                repeat: "int | None" = None, modes: tuple[str, ...] = ("new", "overwrite")) -> list[dict[str, Any]]:
+def bench_files(quick: bool, workdir: str | None, echo: Echo, sizes: tuple[int, ...] | None = None,
+                repeat: int | None = None, modes: tuple[str, ...] = ("new", "overwrite")) -> list[dict[str, Any]]:
     """Encrypt/decrypt files of several sizes in both modes: MB/s and RSS, with ratios to a plain
     copy in the same mode."""
     base = Path(workdir or ("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()))
@@ -497,7 +497,7 @@ def _same(a: Path, b: Path) -> bool:
 
 
 # ---- driver --------------------------------------------------------------------------
-def run_all(quick: bool = False, workdir: "str | None" = None, echo: Echo = print,
+def run_all(quick: bool = False, workdir: str | None = None, echo: Echo = print,
             suites: tuple[str, ...] = ("messages", "frames", "files")) -> dict[str, Any]:
     """Run the suites, print tables, return everything (for JSON)."""
     import cryptography

@@ -63,7 +63,7 @@ class CEL:
     def __repr__(self) -> str:
         return f"CEL(epoch={self.epoch}, operations={self.operations})"
 
-    def __reduce__(self) -> "str | tuple[Any, ...]":
+    def __reduce__(self) -> str | tuple[Any, ...]:
         raise ParameterError("a CEL holds keys and cannot be pickled or copied")
 
     @property

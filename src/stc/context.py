@@ -14,7 +14,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from cryptography.exceptions import InvalidTag
 
@@ -65,9 +65,9 @@ class STCContext(SessionMessages):
         *,
         lattice_size: int = 128,
         depth: int = 6,
-        suite: "Suite | str | int" = Suite.AES_256_GCM,
+        suite: Suite | str | int = Suite.AES_256_GCM,
         insecure_allow_weak_kdf: bool = False,
-        max_kdf: "kdf.KdfCeiling | str | tuple[int, int] | None" = None,
+        max_kdf: kdf.KdfCeiling | str | tuple[int, int] | None = None,
         min_version: int = 1,
         v1_max_slots: int = DEFAULT_V1_SLOTS,
     ) -> None:
@@ -94,14 +94,14 @@ class STCContext(SessionMessages):
         self._lock = threading.Lock()
         self._init_sessions()
         self.hash_count = 0
-        self._min_quality: "float | None" = None
+        self._min_quality: float | None = None
         _forksafe.register(self)
 
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
         self._forget_sessions()
 
-    def __reduce__(self) -> "str | tuple[Any, ...]":
+    def __reduce__(self) -> str | tuple[Any, ...]:
         raise ParameterError(
             "an STCContext holds keys and cannot be pickled or copied; "
             "pickle save_state() and create STCContext(seed) again"
@@ -142,15 +142,15 @@ class STCContext(SessionMessages):
     # ---- messages ------------------------------------------------------------------
     def encrypt(
         self,
-        data: "str | bytes",
-        password: "Password | None" = None,
+        data: str | bytes,
+        password: Password | None = None,
         *,
-        recipients: Iterable["Recipient | str"] = (),
+        recipients: Iterable[Recipient | str] = (),
         context_data: ContextData = None,
-        use_decoys: "bool | None" = None,
+        use_decoys: bool | None = None,
         additional_passwords: Sequence[Password] = (),
-        format_version: "int | None" = None,
-    ) -> "tuple[bytes, HeaderV2 | HeaderV3]":
+        format_version: int | None = None,
+    ) -> tuple[bytes, HeaderV2 | HeaderV3]:
         """Encrypt ``data``; return ``(ciphertext, metadata)``, both needed to decrypt.
 
         Any of ``password``, ``additional_passwords`` (4 passwords at most) and the
@@ -190,16 +190,33 @@ class STCContext(SessionMessages):
         self.cel.record(len(payload))
         return ciphertext, header
 
+    @overload
+    def decrypt(self, ciphertext: bytes, metadata: MessageHeader | bytes, password: Password | None = None, *,
+                identities: Iterable[Identity | str] = (), context_data: ContextData = None,
+                text: Literal[False]) -> bytes: ...
+    @overload
+    def decrypt(self, ciphertext: bytes, metadata: MessageHeader | bytes, password: Password | None = None, *,
+                identities: Iterable[Identity | str] = (), context_data: ContextData = None,
+                text: Literal[True]) -> str: ...
+    @overload
+    def decrypt(self, ciphertext: bytes, metadata: MessageHeader | bytes, password: Password | None = None, *,
+                identities: Iterable[Identity | str] = (), context_data: ContextData = None,
+                text: None = None) -> str | bytes: ...
+
     def decrypt(
         self,
         ciphertext: bytes,
-        metadata: "MessageHeader | bytes",
-        password: "Password | None" = None,
+        metadata: MessageHeader | bytes,
+        password: Password | None = None,
         *,
-        identities: "Iterable[Identity | str]" = (),
+        identities: Iterable[Identity | str] = (),
         context_data: ContextData = None,
-    ) -> "str | bytes":
-        """Authenticate and decrypt; returns ``str`` if a ``str`` was encrypted.
+        text: bool | None = None,
+    ) -> str | bytes:
+        """Authenticate and decrypt; returns ``str`` if a ``str`` was encrypted.  As in
+        :func:`subprocess.run`, ``text=False`` always gives ``bytes`` (a text is given as the
+        UTF-8 bytes that were encrypted) and ``text=True`` always ``str`` (ParameterError if
+        the plaintext is not UTF-8), so that a type checker knows which it is.
 
         Raises WrongPasswordError (no key slot opened; NoMatchingIdentityError for
         identities), ContextMismatchError or IntegrityError (the payload did not
@@ -224,40 +241,51 @@ class STCContext(SessionMessages):
                     "the key is right but the data did not authenticate: "
                     "wrong context data, or the ciphertext or metadata was modified"
                 ) from None
-        if meta.text:
-            try:
-                return payload.decode("utf-8")
-            except UnicodeDecodeError:  # unreachable unless the encryptor was faulty
-                raise IntegrityError("authenticated text is not valid UTF-8") from None
-        return payload
+        return _as_asked(payload, meta.text, text)
 
-    def encrypt_blob(self, data: "str | bytes", password: "Password | None" = None, **kwargs: Any) -> bytes:
+    def encrypt_blob(self, data: str | bytes, password: Password | None = None, **kwargs: Any) -> bytes:
         """One-value form: ``metadata.to_bytes() + ciphertext`` (same keywords as :meth:`encrypt`)."""
         ciphertext, meta = self.encrypt(data, password, **kwargs)
         return meta.to_bytes() + ciphertext
 
+    @overload
+    def decrypt_blob(self, blob: bytes, password: Password | None = None, *,
+                     identities: Iterable[Identity | str] = (), context_data: ContextData = None,
+                     text: Literal[False]) -> bytes: ...
+    @overload
+    def decrypt_blob(self, blob: bytes, password: Password | None = None, *,
+                     identities: Iterable[Identity | str] = (), context_data: ContextData = None,
+                     text: Literal[True]) -> str: ...
+    @overload
+    def decrypt_blob(self, blob: bytes, password: Password | None = None, *,
+                     identities: Iterable[Identity | str] = (), context_data: ContextData = None,
+                     text: None = None) -> str | bytes: ...
+
     def decrypt_blob(
         self,
         blob: bytes,
-        password: "Password | None" = None,
+        password: Password | None = None,
         *,
-        identities: "Iterable[Identity | str]" = (),
+        identities: Iterable[Identity | str] = (),
         context_data: ContextData = None,
-    ) -> "str | bytes":
-        """Inverse of :meth:`encrypt_blob`."""
+        text: bool | None = None,
+    ) -> str | bytes:
+        """Inverse of :meth:`encrypt_blob` (``text`` as for :meth:`decrypt`)."""
         meta, used = parse_header(blob)
-        return self.decrypt(blob[used:], meta, password, identities=identities, context_data=context_data)
+        plain = self.decrypt(blob[used:], meta, password, identities=identities, context_data=context_data,
+                             text=False)
+        return _as_asked(plain, meta.text, text)
 
     # ---- files -----------------------------------------------------------------------
     def encrypt_stream(
         self,
-        input_path: "PathOrFile",
-        output_path: "PathOrFile",
-        password: "Password | None" = None,
+        input_path: PathOrFile,
+        output_path: PathOrFile,
+        password: Password | None = None,
         *,
-        recipients: Iterable["Recipient | str"] = (),
+        recipients: Iterable[Recipient | str] = (),
         chunk_size: int = 1 << 20,
-        progress_callback: "Progress | None" = None,
+        progress_callback: Progress | None = None,
         context_data: ContextData = None,
         use_decoys: bool = True,
         additional_passwords: Sequence[Password] = (),
@@ -280,14 +308,14 @@ class STCContext(SessionMessages):
 
     def decrypt_stream(
         self,
-        input_path: "PathOrFile",
-        metadata: "Header | None" = None,
-        output_path: "PathOrFile | None" = None,
-        password: "Password | None" = None,
+        input_path: PathOrFile,
+        metadata: Header | None = None,
+        output_path: PathOrFile | None = None,
+        password: Password | None = None,
         *,
-        identities: "Iterable[Identity | str]" = (),
-        chunk_size: "int | None" = None,
-        progress_callback: "Progress | None" = None,
+        identities: Iterable[Identity | str] = (),
+        chunk_size: int | None = None,
+        progress_callback: Progress | None = None,
         context_data: ContextData = None,
     ) -> Header:
         """Decrypt a file made by :meth:`encrypt_stream`; return its header.
@@ -309,12 +337,12 @@ class STCContext(SessionMessages):
 
     def decrypt_range(
         self,
-        input_path: "str | os.PathLike[str]",
+        input_path: str | os.PathLike[str],
         offset: int,
         length: int,
-        password: "Password | None" = None,
+        password: Password | None = None,
         *,
-        identities: "Iterable[Identity | str]" = (),
+        identities: Iterable[Identity | str] = (),
         context_data: ContextData = None,
     ) -> bytes:
         """Random access: plaintext bytes [offset, offset+length) of an encrypted file,
@@ -325,13 +353,13 @@ class STCContext(SessionMessages):
 
     def rekey(
         self,
-        path: "str | os.PathLike[str]",
+        path: str | os.PathLike[str],
         *,
-        password: "Password | None" = None,
-        identities: "Iterable[Identity | str]" = (),
-        add: Iterable["Recipient | str"] = (),
-        remove: Iterable["Recipient | str"] = (),
-        new_password: "Password | None" = None,
+        password: Password | None = None,
+        identities: Iterable[Identity | str] = (),
+        add: Iterable[Recipient | str] = (),
+        remove: Iterable[Recipient | str] = (),
+        new_password: Password | None = None,
         use_decoys: bool = True,
     ) -> HeaderV2:
         """Change who can open an encrypted file by rewriting only its header: add or remove
@@ -365,7 +393,7 @@ class STCContext(SessionMessages):
         return rewrite_header(path, make, self._key_of(password, ids))
 
     # ---- PHE / derivation ------------------------------------------------------------
-    def hash(self, data: "str | bytes", *, context_data: ContextData = None) -> bytes:
+    def hash(self, data: str | bytes, *, context_data: ContextData = None) -> bytes:
         """Keyed BLAKE2b-256 of ``data`` under the current epoch (deterministic)."""
         if isinstance(data, str):
             raw = _encoding.utf8(data, "the data")
@@ -396,7 +424,7 @@ class STCContext(SessionMessages):
         """STC 0.4's name for :meth:`get_entropy_health` (the same report)."""
         return self.get_entropy_health()
 
-    def set_minimum_entropy_threshold(self, threshold: "float | None") -> None:
+    def set_minimum_entropy_threshold(self, threshold: float | None) -> None:
         """Refuse to encrypt while ``get_entropy_health()['quality_score']`` is below ``threshold``
         (0..1; None turns the check off).  Each encryption then runs the health tests (~1 ms)."""
         if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
@@ -470,3 +498,16 @@ def decrypting_context(seed: Seed, **limits: Any) -> STCContext:
     default knobs cost nothing until something is encrypted); ``limits`` are ``max_kdf``,
     ``min_version`` and ``v1_max_slots``."""
     return STCContext(seed, **limits)
+
+
+def _as_asked(payload: bytes, is_text: bool, text: bool | None) -> str | bytes:
+    """The authenticated plaintext as the caller asked for it: as encrypted (``text=None``),
+    always bytes (``False``) or always text (``True``)."""
+    if text is False or (text is None and not is_text):
+        return payload
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        if is_text:  # unreachable unless the encryptor was faulty
+            raise IntegrityError("authenticated text is not valid UTF-8") from None
+        raise ParameterError("text=True, but the plaintext is binary data, not UTF-8 text") from None

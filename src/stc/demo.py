@@ -39,7 +39,7 @@ def message_demo() -> dict[str, Any]:
     for label, kwargs in (("wrong password", {"password": "guess", "context_data": context}),
                           ("wrong context", {"password": "demo password", "context_data": {"user": "bob"}})):
         try:
-            ctx.decrypt(ciphertext, meta, **kwargs)  # type: ignore[arg-type]
+            ctx.decrypt(ciphertext, meta, **kwargs)  # type: ignore[call-overload]
         except STCError as exc:
             refused.append(f"{label}: {type(exc).__name__}")
     return {
@@ -52,7 +52,7 @@ def message_demo() -> dict[str, Any]:
     }
 
 
-def file_demo(folder: Path, size: int = 8 << 20, progress: "Progress | None" = None) -> dict[str, Any]:
+def file_demo(folder: Path, size: int = 8 << 20, progress: Progress | None = None) -> dict[str, Any]:
     """Encrypt and decrypt a file of ``size`` bytes; check a tampered copy is refused."""
     ctx = STCContext("demo-seed", lattice_size=64, depth=4)
     src, enc, out = folder / "demo.bin", folder / "demo.bin.stc", folder / "demo.out"

@@ -83,7 +83,7 @@ def _decoy_passphrase(rand: Random = os.urandom) -> Stanza:
     return Stanza(PASSPHRASE, rand(SALT_SIZE + WRAPPED_SIZE))
 
 
-def _shuffle(entries: list["Entry"], rand: Random) -> None:
+def _shuffle(entries: list[Entry], rand: Random) -> None:
     """Fisher-Yates with rejection sampling from ``rand``: every order equally likely."""
     for i in range(len(entries) - 1, 0, -1):
         while True:
@@ -115,7 +115,7 @@ class Core:
     is_file: bool
 
     @classmethod
-    def of(cls, header: HeaderV2) -> "Core":
+    def of(cls, header: HeaderV2) -> Core:
         """The core of an existing header."""
         return cls(header.suite, header.nonce, header.epoch, header.text, header.context_bound,
                    header.chunk_size, header.is_file)
@@ -129,7 +129,7 @@ class Core:
 Entry = tuple[Stanza, bytes]  # a stanza and its recipient's fingerprint (zeros: passphrase or decoy)
 
 
-def _assemble(core: Core, entries: list[Entry], file_key: bytes, kdf: "KdfParams | None", kdf_salt: bytes,
+def _assemble(core: Core, entries: list[Entry], file_key: bytes, kdf: KdfParams | None, kdf_salt: bytes,
               rand: Random) -> HeaderV2:
     """Shuffle the entries, seal the directory (if any public-key stanza) and compute the MAC."""
     if len(entries) > MAX_STANZAS:
@@ -173,7 +173,7 @@ def seal(
     epoch_key: bytes,
     recipients: Sequence[Recipient],
     pw_keys: Sequence[bytes],
-    kdf: "KdfParams | None",
+    kdf: KdfParams | None,
     kdf_salt: bytes,
     use_decoys: bool,
     text: bool = False,
@@ -200,8 +200,8 @@ def open_file_key(
     header: HeaderV2,
     *,
     identities: Sequence[Identity],
-    password_key: "PasswordKey | None",
-    epoch_key: "Callable[[], bytes]",
+    password_key: PasswordKey | None,
+    epoch_key: Callable[[], bytes],
 ) -> tuple[bytes, int]:
     """The file key and the index of the stanza that gave it, after the header MAC verified.
 
@@ -261,8 +261,8 @@ def rekey(
     *,
     add: Sequence[Recipient] = (),
     remove: Sequence[Recipient] = (),
-    new_pw_key: "bytes | None" = None,
-    new_kdf: "KdfParams | None" = None,
+    new_pw_key: bytes | None = None,
+    new_kdf: KdfParams | None = None,
     new_kdf_salt: bytes = b"",
     epoch_key: bytes = b"",
     use_decoys: bool = True,

@@ -27,15 +27,15 @@ def open_file(
     file: Any,
     mode: str = "rb",
     *,
-    password: "Password | None" = None,
-    identities: Iterable["Identity | str"] = (),
-    recipients: Iterable["Recipient | str"] = (),
+    password: Password | None = None,
+    identities: Iterable[Identity | str] = (),
+    recipients: Iterable[Recipient | str] = (),
     additional_passwords: Sequence[Password] = (),
     context_data: ContextData = None,
     chunk_size: int = DEFAULT_CHUNK,
     use_decoys: bool = True,
-    close_file: "bool | None" = None,
-) -> "DecryptingReader | EncryptingWriter":
+    close_file: bool | None = None,
+) -> DecryptingReader | EncryptingWriter:
     """Open ``file`` (a path or a binary file object) through ``ctx``.
 
     ``close_file`` says whether closing the result closes a file object given as ``file``
@@ -71,7 +71,7 @@ def open_file(
             file.close()
         ctx.cel.record(written)
 
-    def discard(exc: "BaseException | None") -> None:
+    def discard(exc: BaseException | None) -> None:
         error = exc if exc is not None else ParameterError("the encrypted file was abandoned before close()")
         with contextlib.suppress(BaseException):
             stack.__exit__(type(error), error, error.__traceback__)  # a path: the temporary file is removed

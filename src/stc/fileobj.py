@@ -61,7 +61,7 @@ class DecryptingReader(io.BufferedIOBase):
     chunk; no byte of a chunk is returned before its tag verified.
     """
 
-    def __init__(self, raw: Any, opener: Opener, *, close_raw: bool = False, name: "str | None" = None,
+    def __init__(self, raw: Any, opener: Opener, *, close_raw: bool = False, name: str | None = None,
                  cache_chunks: int = CACHE_CHUNKS) -> None:
         super().__init__()
         self._raw, self._close_raw, self.name = raw, close_raw, name
@@ -86,7 +86,7 @@ class DecryptingReader(io.BufferedIOBase):
             self._raw_pos = -1
             try:
                 self._count, size = layout(body, self._cs)
-                self._size: "int | None" = size
+                self._size: int | None = size
                 self._chunk(self._count - 1)  # the final chunk, once: refuses a truncated file up front
             except BaseException:
                 self._close_quietly()
@@ -111,7 +111,7 @@ class DecryptingReader(io.BufferedIOBase):
         return self._pos
 
     @property
-    def size(self) -> "int | None":
+    def size(self) -> int | None:
         """Plaintext size (None for an unseekable input)."""
         return self._size
 
@@ -134,10 +134,10 @@ class DecryptingReader(io.BufferedIOBase):
         self._pos = target
         return target
 
-    def read(self, size: "int | None" = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
         return bytes(self.read_buffer(size))
 
-    def read_buffer(self, size: "int | None" = -1) -> bytearray:
+    def read_buffer(self, size: int | None = -1) -> bytearray:
         """``read`` into a new bytearray, without the copy to ``bytes`` (pyarrow calls this,
         and wraps the result without copying)."""
         self._check_open()
@@ -290,9 +290,9 @@ class EncryptingWriter(io.BufferedIOBase):
     """
 
     def __init__(self, raw: Any, header: bytes, aead: AEAD, chunk_size: int, *,
-                 on_close: "Callable[[int], None] | None" = None,
-                 on_abort: "Callable[[BaseException | None], None] | None" = None,
-                 name: "str | None" = None) -> None:
+                 on_close: Callable[[int], None] | None = None,
+                 on_abort: Callable[[BaseException | None], None] | None = None,
+                 name: str | None = None) -> None:
         super().__init__()
         self._raw, self._aead, self._cs = raw, aead, check_chunk_size(chunk_size)
         self._on_close, self._on_abort, self.name = on_close, on_abort, name
@@ -361,7 +361,7 @@ class EncryptingWriter(io.BufferedIOBase):
             raise
         super().close()
 
-    def abort(self, exc: "BaseException | None" = None) -> None:
+    def abort(self, exc: BaseException | None = None) -> None:
         """Abandon the file: no final chunk is written and the output is discarded."""
         if self.closed:
             return
@@ -369,8 +369,8 @@ class EncryptingWriter(io.BufferedIOBase):
         if self._on_abort is not None:
             self._on_abort(exc)
 
-    def __exit__(self, exc_type: "type[BaseException] | None", exc: "BaseException | None",
-                 tb: "TracebackType | None") -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.close()
         else:

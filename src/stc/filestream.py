@@ -94,7 +94,7 @@ def read_growing(f: Any, limit: int, piece: int = 1 << 20) -> bytearray:
     return out
 
 
-def _size_of(f: Any) -> "int | None":
+def _size_of(f: Any) -> int | None:
     """Remaining size of a regular file from its current position, else None (pipes)."""
     try:
         st = os.fstat(f.fileno())
@@ -103,7 +103,7 @@ def _size_of(f: Any) -> "int | None":
         return None
 
 
-def writeall(f: Any, view: "memoryview | bytes") -> None:
+def writeall(f: Any, view: memoryview | bytes) -> None:
     """Write every byte (a raw file may accept fewer than asked)."""
     view = memoryview(view)
     while view:
@@ -192,7 +192,7 @@ def encrypt_file(
     dst: PathOrFile,
     *,
     chunk_size: int = DEFAULT_CHUNK,
-    progress_callback: "Progress | None" = None,
+    progress_callback: Progress | None = None,
 ) -> int:
     """Write ``header`` then the chunks of ``src`` sealed under ``aead``; return the plaintext size."""
     check_chunk_size(chunk_size)
@@ -248,7 +248,7 @@ def read_file_header(fin: Any) -> Header:
     return header
 
 
-def _header_and_key(fin: Any, opener: Opener, metadata: "Header | None") -> tuple[Header, int, AEAD]:
+def _header_and_key(fin: Any, opener: Opener, metadata: Header | None) -> tuple[Header, int, AEAD]:
     header = read_file_header(fin)
     if metadata is not None and (not hasattr(metadata, "to_bytes") or metadata.to_bytes() != header.to_bytes()):
         raise FormatError("the metadata given does not match this file's header")
@@ -280,8 +280,8 @@ def decrypt_file(
     dst: PathOrFile,
     opener: Opener,
     *,
-    metadata: "Header | None" = None,
-    progress_callback: "Progress | None" = None,
+    metadata: Header | None = None,
+    progress_callback: Progress | None = None,
 ) -> tuple[Header, int, int, int]:
     """Decrypt ``src`` to ``dst``; return (header, real slot index, chunks, plaintext bytes)."""
     with _open_input(src) as fin:
@@ -339,12 +339,12 @@ def decrypt_file(
 
 
 def decrypt_range(
-    src: "str | os.PathLike[str]",
+    src: str | os.PathLike[str],
     offset: int,
     length: int,
     opener: Opener,
     *,
-    metadata: "Header | None" = None,
+    metadata: Header | None = None,
 ) -> bytes:
     """Plaintext bytes ``[offset, offset + length)``; authenticates only the chunks
     that cover the range plus the final chunk (so a truncated file is still refused)."""

@@ -61,7 +61,7 @@ class _Pipe:
             fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
         self.reader = open(r, "rb", buffering=0)  # noqa: SIM115 (closed by the owner)
         self.writer = open(w, "wb", buffering=0)  # noqa: SIM115
-        self.error: "BaseException | None" = None
+        self.error: BaseException | None = None
 
     def readinto(self, view: Any) -> int:
         n = self.reader.readinto(view)
@@ -112,7 +112,7 @@ def _walk(root: str, excludes: Sequence[str]) -> Iterator[str]:
                 yield rel
 
 
-def folder_size(root: "str | os.PathLike[str]", excludes: Sequence[str] = ()) -> tuple[int, int]:
+def folder_size(root: str | os.PathLike[str], excludes: Sequence[str] = ()) -> tuple[int, int]:
     """(regular files, their total bytes) under ``root``, excludes applied."""
     count = total = 0
     for rel in _walk(os.fspath(root), excludes):
@@ -160,15 +160,15 @@ def _write_tar(root: str, out: Any, excludes: Sequence[str]) -> None:
 
 
 def encrypt_folder(
-    folder: "str | os.PathLike[str]",
+    folder: str | os.PathLike[str],
     output: PathOrFile,
-    password: "str | bytes | None" = None,
+    password: str | bytes | None = None,
     *,
-    ctx: "STCContext | None" = None,
+    ctx: STCContext | None = None,
     seed: Seed = DEFAULT_SEED,
-    recipients: Iterable["Recipient | str"] = (),
+    recipients: Iterable[Recipient | str] = (),
     excludes: Sequence[str] = (),
-    progress_callback: "Progress | None" = None,
+    progress_callback: Progress | None = None,
     **options: Any,
 ) -> Any:
     """Encrypt a folder (as a pax tar stream) to ``output``; returns the header.
@@ -260,11 +260,11 @@ def _decrypting(context: STCContext, source: PathOrFile, keys: dict[str, Any],
 
 def decrypt_folder(
     source: PathOrFile,
-    destination: "str | os.PathLike[str]",
-    password: "str | bytes | None" = None,
+    destination: str | os.PathLike[str],
+    password: str | bytes | None = None,
     *,
-    ctx: "STCContext | None" = None,
-    identities: Iterable["Identity | str"] = (),
+    ctx: STCContext | None = None,
+    identities: Iterable[Identity | str] = (),
     context_data: Any = None,
     force: bool = False,
     seed: Seed = DEFAULT_SEED,
@@ -319,10 +319,10 @@ def decrypt_folder(
 
 def list_folder(
     source: PathOrFile,
-    password: "str | bytes | None" = None,
+    password: str | bytes | None = None,
     *,
-    ctx: "STCContext | None" = None,
-    identities: Iterable["Identity | str"] = (),
+    ctx: STCContext | None = None,
+    identities: Iterable[Identity | str] = (),
     context_data: Any = None,
     seed: Seed = DEFAULT_SEED,
 ) -> list[Member]:

@@ -54,7 +54,7 @@ class HeaderV2:
     epoch: int
     stanzas: tuple[Stanza, ...]
     mac: bytes
-    kdf: "KdfParams | None" = None
+    kdf: KdfParams | None = None
     kdf_salt: bytes = bytes(SALT_SIZE)
     dir_salt: bytes = b""
     directory: bytes = b""
@@ -94,7 +94,7 @@ class HeaderV2:
             raise FormatError(f"the header MAC is {MAC_SIZE} bytes")
         object.__setattr__(self, "_wire", self._encode())
 
-    def with_mac(self, mac: bytes) -> "HeaderV2":
+    def with_mac(self, mac: bytes) -> HeaderV2:
         """This header with ``mac`` as its tag: the fields were checked when this one was made and
         only the last 32 bytes change, so it is not validated or encoded again."""
         if len(mac) != MAC_SIZE:
@@ -168,7 +168,7 @@ class HeaderV2:
         return not (len(prefix) > CORE_SIZE and prefix[4] == VERSION and not prefix[CORE_SIZE] & LAYOUT_PASSPHRASE)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "HeaderV2":
+    def from_bytes(cls, data: bytes) -> HeaderV2:
         """Parse exactly one header; trailing bytes are an error."""
         header, used = cls.parse_prefix(data)
         if used != len(data):
@@ -176,13 +176,13 @@ class HeaderV2:
         return header
 
     @classmethod
-    def parse_prefix(cls, data: "bytes | bytearray | memoryview") -> "tuple[HeaderV2, int]":
+    def parse_prefix(cls, data: bytes | bytearray | memoryview) -> tuple[HeaderV2, int]:
         """Parse the header at the start of ``data``; return it and its length."""
         reader = _Reader(bytes(data[: max_size()]))
         return cls.read(reader.take), reader.pos
 
     @classmethod
-    def read(cls, take: Any) -> "HeaderV2":
+    def read(cls, take: Any) -> HeaderV2:
         """Parse a header from ``take(n) -> exactly n bytes`` (FormatError if fewer)."""
         magic, version, suite, flags, chunk, nonce, epoch = _CORE.unpack(take(CORE_SIZE))
         if magic not in (MAGIC_MESSAGE, MAGIC_FILE):
@@ -240,7 +240,7 @@ class HeaderV2:
                               "passes": self.kdf.passes, "lanes": self.kdf.lanes}
         return summary
 
-    def __reduce__(self) -> "tuple[Any, tuple[bytes]]":
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
         # Pickle as the wire bytes so that unpickling goes through the validating parser.
         return (HeaderV2.from_bytes, (self._wire,))
 

@@ -67,7 +67,7 @@ class HeaderV3:
 
     @classmethod
     def sealed(cls, wire: bytes, suite: Suite, epoch: int, kdf: KdfParams, kdf_salt: bytes, session_id: bytes,
-               counter: int, commitment: bytes, text: bool, context_bound: bool) -> "HeaderV3":
+               counter: int, commitment: bytes, text: bool, context_bound: bool) -> HeaderV3:
         """The header the sealing path just packed into ``wire`` from checked fields; it is not
         validated or encoded again (a third of a small message's cost otherwise)."""
         new = object.__new__(cls)
@@ -86,14 +86,14 @@ class HeaderV3:
         return self._wire
 
     @classmethod
-    def from_bytes(cls, data: "bytes | bytearray | memoryview") -> "HeaderV3":
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> HeaderV3:
         """Parse exactly one header; any other length is an error."""
         if len(data) != SIZE:
             raise FormatError(f"a version-3 header is {SIZE} bytes, not {len(data)}")
         return cls.parse_prefix(data)[0]
 
     @classmethod
-    def parse_prefix(cls, data: "bytes | bytearray | memoryview") -> "tuple[HeaderV3, int]":
+    def parse_prefix(cls, data: bytes | bytearray | memoryview) -> tuple[HeaderV3, int]:
         """Parse the header at the start of ``data``; return it and its length (always 89).
 
         Checked in order: length, magic, version, flags, suite, then the Argon2id bounds.
@@ -134,7 +134,7 @@ class HeaderV3:
                     "passes": self.kdf.passes, "lanes": self.kdf.lanes},
         }
 
-    def __reduce__(self) -> "tuple[Any, tuple[bytes]]":
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
         # Pickle as the wire bytes so that unpickling goes through the validating parser.
         return (HeaderV3.from_bytes, (self._wire,))
 

@@ -71,17 +71,17 @@ class STCFileSystem(ChainedFileSystem, metaclass=_SecretOptions):  # type: ignor
 
     def __init__(
         self,
-        target_protocol: "str | None" = None,
-        target_options: "dict[str, Any] | None" = None,
-        fs: "fsspec.AbstractFileSystem | None" = None,
-        fo: "str | None" = None,
+        target_protocol: str | None = None,
+        target_options: dict[str, Any] | None = None,
+        fs: fsspec.AbstractFileSystem | None = None,
+        fo: str | None = None,
         *,
-        password: "Secret | None" = None,
-        additional_passwords: "Secret | None" = None,
-        identities: "Secret | None" = None,
+        password: Secret | None = None,
+        additional_passwords: Secret | None = None,
+        identities: Secret | None = None,
         recipients: Iterable[str] = (),
-        seed: "Secret | None" = None,
-        context_data: "Secret | None" = None,
+        seed: Secret | None = None,
+        context_data: Secret | None = None,
         chunk_size: int = DEFAULT_CHUNK,
         lattice_size: int = 128,
         depth: int = 6,
@@ -119,7 +119,7 @@ class STCFileSystem(ChainedFileSystem, metaclass=_SecretOptions):  # type: ignor
 
     # ---- contents ----------------------------------------------------------------------------
     def _open(self, path: str, mode: str = "rb", block_size: Any = None, autocommit: bool = True,
-              cache_options: Any = None, **kwargs: Any) -> "DecryptingReader | EncryptingWriter":
+              cache_options: Any = None, **kwargs: Any) -> DecryptingReader | EncryptingWriter:
         if mode == "rb":
             raw = self.fs.open(path, "rb", block_size=block_size, cache_options=cache_options, **kwargs)
             try:

@@ -27,7 +27,7 @@ class KeyExchange:
     """One side of an ephemeral X25519 exchange; use each instance for one session."""
 
     def __init__(self) -> None:
-        self._private: "X25519PrivateKey | None" = X25519PrivateKey.generate()
+        self._private: X25519PrivateKey | None = X25519PrivateKey.generate()
         self.public_key = self._private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
@@ -35,7 +35,7 @@ class KeyExchange:
     def __repr__(self) -> str:
         return f"KeyExchange(public_key={self.public_key.hex()})"
 
-    def derive_seed(self, peer_public_key: bytes, *, psk: "bytes | None" = None, info: bytes = b"") -> bytes:
+    def derive_seed(self, peer_public_key: bytes, *, psk: bytes | None = None, info: bytes = b"") -> bytes:
         """The 32-byte session seed both peers compute; the private key is then dropped.
 
         ``psk`` (a secret both peers hold) authenticates the exchange; ``info`` binds
@@ -64,7 +64,7 @@ class KeyExchange:
         return "initiator" if bytes(self.public_key) < bytes(peer_public_key) else "responder"
 
     def streaming_context(
-        self, peer_public_key: bytes, *, psk: "bytes | None" = None, info: bytes = b"", **options: Any
+        self, peer_public_key: bytes, *, psk: bytes | None = None, info: bytes = b"", **options: Any
     ) -> StreamingContext:
         """A :class:`StreamingContext` for this session, with the two directions separated:
         each side gets its role from the public keys, so a frame reflected back to its

@@ -37,7 +37,7 @@ def _version(prefix: bytes) -> int:
     return prefix[4]
 
 
-def parse_header(data: "bytes | bytearray | memoryview") -> tuple[MessageHeader, int]:
+def parse_header(data: bytes | bytearray | memoryview) -> tuple[MessageHeader, int]:
     """Parse the header at the start of ``data``; return it and its length in bytes."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FormatError(f"a header is bytes, not {type(data).__name__}")
@@ -49,7 +49,7 @@ def parse_header(data: "bytes | bytearray | memoryview") -> tuple[MessageHeader,
     return HeaderV2.parse_prefix(data)
 
 
-def header_from_bytes(data: "bytes | bytearray | memoryview") -> MessageHeader:
+def header_from_bytes(data: bytes | bytearray | memoryview) -> MessageHeader:
     """Parse exactly one header (trailing bytes are an error)."""
     header, used = parse_header(data)
     if used != len(data):
@@ -57,12 +57,12 @@ def header_from_bytes(data: "bytes | bytearray | memoryview") -> MessageHeader:
     return header
 
 
-def as_header(value: "MessageHeader | bytes | bytearray | memoryview") -> MessageHeader:
+def as_header(value: MessageHeader | bytes | bytearray | memoryview) -> MessageHeader:
     """A header object from an object or its bytes."""
     return value if isinstance(value, (Metadata, HeaderV2, HeaderV3)) else header_from_bytes(value)
 
 
-def as_file_header(value: "MessageHeader | bytes | bytearray | memoryview") -> Header:
+def as_file_header(value: MessageHeader | bytes | bytearray | memoryview) -> Header:
     """A header of a file (version 1 or 2) from an object or its bytes."""
     header = as_header(value)
     if isinstance(header, HeaderV3):

@@ -42,7 +42,7 @@ class KdfParams:
     lanes: int = LANES
 
     @classmethod
-    def from_knobs(cls, lattice_size: int, depth: int) -> "KdfParams":
+    def from_knobs(cls, lattice_size: int, depth: int) -> KdfParams:
         """Map the manual's lattice_size/depth onto Argon2id, validating both."""
         for name, value, low, high in (
             ("lattice_size", lattice_size, MIN_LATTICE, MAX_LATTICE),
@@ -70,7 +70,7 @@ class KdfParams:
                 f"Argon2 memory {self.memory_kib} KiB outside [{8 * self.lanes}, {MAX_MEMORY_KIB}] KiB"
             )
 
-    def meets(self, floor: "KdfFloor") -> bool:
+    def meets(self, floor: KdfFloor) -> bool:
         """True if this cost is at least ``floor`` in memory and passes (and lanes, if fixed)."""
         return (
             self.memory_kib >= floor.memory_kib
@@ -85,7 +85,7 @@ class KdfFloor:
 
     memory_kib: int
     passes: int
-    lanes: "int | None" = None
+    lanes: int | None = None
 
     def describe(self) -> str:
         """Human form, e.g. ``16 MiB and 2 passes``."""
@@ -112,7 +112,7 @@ class KdfCeiling:
     passes: int
 
     @classmethod
-    def parse(cls, value: "KdfCeiling | str | tuple[int, int]") -> "KdfCeiling":
+    def parse(cls, value: KdfCeiling | str | tuple[int, int]) -> KdfCeiling:
         """From a ceiling, ``"MIB:PASSES"`` (e.g. ``"1024:16"``) or ``(memory_kib, passes)``."""
         if isinstance(value, KdfCeiling):
             return value
@@ -133,7 +133,7 @@ class KdfCeiling:
         """True if ``cost`` is within this ceiling in memory and in passes."""
         return cost.memory_kib <= self.memory_kib and cost.passes <= self.passes
 
-    def widened_to(self, cost: KdfParams) -> "KdfCeiling":
+    def widened_to(self, cost: KdfParams) -> KdfCeiling:
         """This ceiling raised, if needed, to admit ``cost``."""
         return KdfCeiling(max(self.memory_kib, cost.memory_kib), max(self.passes, cost.passes))
 

@@ -53,7 +53,7 @@ class KeySlots:
     _kdf: kdf.KdfParams
     _kdf_salt: bytes
     _rand: Callable[[int], bytes]
-    _cache: "OrderedDict[bytes, bytes]"
+    _cache: OrderedDict[bytes, bytes]
     _cache_secret: bytes
     _lock: threading.Lock
     _weak_ok: bool
@@ -93,7 +93,7 @@ class KeySlots:
     def _new_header(
         self,
         passwords: Sequence[Password],
-        recipients: Iterable["Recipient | str"],
+        recipients: Iterable[Recipient | str],
         *,
         context_data: ContextData,
         use_decoys: bool,
@@ -160,7 +160,7 @@ class KeySlots:
             )
 
     def _file_key(
-        self, header: HeaderV2, password: "Password | None", identities: Sequence[Identity]
+        self, header: HeaderV2, password: Password | None, identities: Sequence[Identity]
     ) -> tuple[bytes, int]:
         """Open a version-2 header: (file key, index of the stanza that opened)."""
         if password is not None:
@@ -174,8 +174,8 @@ class KeySlots:
     def _open(
         self,
         header: Header,
-        password: "Password | None",
-        identities: "Iterable[Identity | str]",
+        password: Password | None,
+        identities: Iterable[Identity | str],
         context_data: ContextData,
     ) -> tuple[int, AEAD]:
         """Open a header of either version: (index of the key slot that opened, payload AEAD).
@@ -203,12 +203,12 @@ class KeySlots:
         file_key, slot = self._file_key(header, password, ids)
         return slot, header.suite.aead(envelope.payload_key(file_key, header, encoded_context))
 
-    def _opener(self, password: "Password | None", identities: "Iterable[Identity | str]",
+    def _opener(self, password: Password | None, identities: Iterable[Identity | str],
                 context_data: ContextData) -> Opener:
         return lambda header: self._open(header, password, identities, context_data)
 
-    def _key_of(self, password: "Password | None",
-                identities: "Iterable[Identity | str]") -> Callable[[HeaderV2], bytes]:
+    def _key_of(self, password: Password | None,
+                identities: Iterable[Identity | str]) -> Callable[[HeaderV2], bytes]:
         """Opens a version-2 header with these credentials: its file key, after the cost checks
         and the header MAC (for re-key journals, which must prove they belong to the file)."""
         ids = [parse_identity(i) for i in ([identities] if isinstance(identities, (str, Identity)) else identities)]

@@ -112,7 +112,7 @@ class Metadata:
         return len(self.slots) > 1
 
     @classmethod
-    def from_bytes(cls, data: "bytes | bytearray | memoryview") -> "Metadata":
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Metadata:
         """Parse exactly one header; trailing bytes are an error."""
         meta, used = cls.parse_prefix(data)
         if used != len(data):
@@ -120,7 +120,7 @@ class Metadata:
         return meta
 
     @classmethod
-    def parse_prefix(cls, data: "bytes | bytearray | memoryview") -> "tuple[Metadata, int]":
+    def parse_prefix(cls, data: bytes | bytearray | memoryview) -> tuple[Metadata, int]:
         """Parse the header at the start of ``data``; return it and its length."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise FormatError(f"metadata must be bytes, not {type(data).__name__}")
@@ -172,6 +172,6 @@ class Metadata:
             "header_bytes": self.size,
         }
 
-    def __reduce__(self) -> "tuple[Any, tuple[bytes]]":
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
         # Pickle as the wire bytes so that unpickling goes through the validating parser.
         return (Metadata.from_bytes, (self._wire,))

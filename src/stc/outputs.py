@@ -20,13 +20,13 @@ from .errors import ParameterError
 class Reads(Protocol):
     """Any binary input with ``readinto`` (files, pipes, armor readers)."""
 
-    def readinto(self, buffer: Any, /) -> "int | None": ...
+    def readinto(self, buffer: Any, /) -> int | None: ...
 
 
 class Writes(Protocol):
     """Any binary output with ``write`` (files, pipes, armor writers, sinks)."""
 
-    def write(self, data: Any, /) -> "int | None": ...
+    def write(self, data: Any, /) -> int | None: ...
 
 
 PathOrFile = Union[str, "os.PathLike[str]", BinaryIO, IO[bytes], Reads, Writes]
@@ -39,7 +39,7 @@ def _partial_prefix(path: str) -> str:
     return "." + os.path.basename(path) + "."
 
 
-def remove_stale_partials(path: "str | os.PathLike[str]") -> list[str]:
+def remove_stale_partials(path: str | os.PathLike[str]) -> list[str]:
     """Remove the partial outputs for ``path`` that a killed writer left (ours, its process gone).
 
     A partial is named ``.NAME.<pid>.<random>.stc-partial`` in the output's directory, mode 0600.
@@ -83,7 +83,7 @@ def current_umask() -> int:
     return mask
 
 
-def stream_node(path: "str | os.PathLike[str]") -> bool:
+def stream_node(path: str | os.PathLike[str]) -> bool:
     """True if ``path`` is a character device or a FIFO (``/dev/null``, a named pipe): an output
     written into, never replaced.  A block device or a socket there is refused (ParameterError)."""
     try:
@@ -96,7 +96,7 @@ def stream_node(path: "str | os.PathLike[str]") -> bool:
 
 
 @contextlib.contextmanager
-def atomic_output(dst: PathOrFile, src: "PathOrFile | None" = None) -> Iterator[Any]:
+def atomic_output(dst: PathOrFile, src: PathOrFile | None = None) -> Iterator[Any]:
     """A writable binary file; for a path, a 0600 temporary file beside it, given ``0666 & ~umask``
     and renamed onto it only on success (so a symbolic link at the path is replaced, never
     written through; a partial output is private, a complete one gets the mode any new file does).  A character

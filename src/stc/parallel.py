@@ -55,7 +55,7 @@ def _pwrite_full(fd: int, view: memoryview, offset: int) -> None:
 
 
 def _run(count: int, buffer_sizes: tuple[int, int], job: Callable[[int, memoryview, memoryview], int],
-         progress: "Progress | None", total: "int | None") -> None:
+         progress: Progress | None, total: int | None) -> None:
     """Run ``job(i, in_buf, out_buf) -> plaintext bytes`` for every chunk on WORKERS threads."""
     lock = threading.Lock()
     state = {"next": 0, "done": 0}
@@ -89,7 +89,7 @@ def _run(count: int, buffer_sizes: tuple[int, int], job: Callable[[int, memoryvi
         raise errors[min(errors)]
 
 
-def seal(aead: AEAD, fin: Any, fout: Any, chunk_size: int, size: int, progress: "Progress | None") -> int:
+def seal(aead: AEAD, fin: Any, fout: Any, chunk_size: int, size: int, progress: Progress | None) -> int:
     """Encrypt ``size`` bytes from ``fin``'s position to ``fout``'s position; return ``size``."""
     in_fd, out_fd = fin.fileno(), fout.fileno()
     in_start, out_start = fin.tell(), fout.tell()
@@ -110,7 +110,7 @@ def seal(aead: AEAD, fin: Any, fout: Any, chunk_size: int, size: int, progress: 
     return size
 
 
-def open_chunks(aead: AEAD, fin: Any, fout: Any, chunk_size: int, body: int, progress: "Progress | None",
+def open_chunks(aead: AEAD, fin: Any, fout: Any, chunk_size: int, body: int, progress: Progress | None,
                 fail: Fail) -> tuple[int, int]:
     """Decrypt a body of ``body`` bytes at ``fin``'s position; return (chunks, plaintext bytes)."""
     enc = chunk_size + TAG_SIZE

@@ -44,7 +44,7 @@ _MAX_JOURNAL = 2 * 40_000 + 64
 KeyOf = Callable[[HeaderV2], bytes]
 
 
-def journal_path(path: "str | os.PathLike[str]") -> str:
+def journal_path(path: str | os.PathLike[str]) -> str:
     """Where an in-place re-key of ``path`` keeps its journal."""
     path = os.fspath(path)
     return os.path.join(os.path.dirname(os.path.abspath(path)), "." + os.path.basename(path) + ".stc-journal")
@@ -63,7 +63,7 @@ def _warn(message: str) -> None:
     warnings.warn(message, JournalWarning, stacklevel=3)
 
 
-def _load_journal(journal: str) -> "bytes | None":
+def _load_journal(journal: str) -> bytes | None:
     """The journal's bytes, if it is a regular file of ours that is not a link (else a warning and
     None): opened with O_NOFOLLOW | O_NONBLOCK, so a link, FIFO or device is never followed or waited on."""
     try:
@@ -84,7 +84,7 @@ def _load_journal(journal: str) -> "bytes | None":
         os.close(fd)
 
 
-def _parse_journal(data: bytes) -> "tuple[bytes, bytes] | None":
+def _parse_journal(data: bytes) -> tuple[bytes, bytes] | None:
     """(old header, new header) from a complete journal; None if it is incomplete or damaged."""
     if len(data) > _MAX_JOURNAL or not data.startswith(_JOURNAL_MAGIC) or len(data) < len(_JOURNAL_MAGIC) + 4 + 32:
         return None
@@ -98,7 +98,7 @@ def _parse_journal(data: bytes) -> "tuple[bytes, bytes] | None":
     return headers[:size], headers[size:]
 
 
-def _opens_to(header: bytes, key_of: KeyOf) -> "bytes | None":
+def _opens_to(header: bytes, key_of: KeyOf) -> bytes | None:
     """The file key ``header`` authenticates under the reader's credentials, or None."""
     try:
         parsed = HeaderV2.from_bytes(header)
@@ -123,7 +123,7 @@ def _opens_body(fd: int, new: bytes, opener: Opener) -> bool:
     return True
 
 
-def _authentic(journal: str, fd: int, old: bytes, new: bytes, key_of: KeyOf, opener: "Opener | None") -> bool:
+def _authentic(journal: str, fd: int, old: bytes, new: bytes, key_of: KeyOf, opener: Opener | None) -> bool:
     """True if ``new`` is a re-key of this very file by someone holding its key.
 
     The three headers (on disk, the journal's old and new) must share the file's core, and
@@ -169,7 +169,7 @@ def locked(path: str) -> Iterator[Any]:
     raise StateError(f"{path} kept being replaced while waiting for its lock")
 
 
-def _finish_locked(path: str, f: Any, key_of: KeyOf, opener: "Opener | None" = None) -> bool:
+def _finish_locked(path: str, f: Any, key_of: KeyOf, opener: Opener | None = None) -> bool:
     journal = journal_path(path)
     data = _load_journal(journal)
     if data is None:
@@ -187,7 +187,7 @@ def _finish_locked(path: str, f: Any, key_of: KeyOf, opener: "Opener | None" = N
     return found is not None
 
 
-def finish_interrupted(path: "str | os.PathLike[str]", key_of: KeyOf, opener: "Opener | None" = None) -> bool:
+def finish_interrupted(path: str | os.PathLike[str], key_of: KeyOf, opener: Opener | None = None) -> bool:
     """Complete an in-place re-key that a crash interrupted; True if there was one to finish.
 
     ``key_of`` opens a header with the reader's credentials (raising an :class:`STCError`
@@ -260,7 +260,7 @@ def _by_copy(path: str, fin: int, new: bytes, body_start: int) -> None:
     _fsync_dir(directory)
 
 
-def rewrite_header(path: "str | os.PathLike[str]", make_header: Callable[[Header], HeaderV2],
+def rewrite_header(path: str | os.PathLike[str], make_header: Callable[[Header], HeaderV2],
                    key_of: KeyOf) -> HeaderV2:
     """Replace the header of the encrypted file at ``path`` by ``make_header(old)``; the chunks
     are left (or copied) byte for byte.  Returns the new header.

@@ -66,8 +66,8 @@ class SessionMessages(KeySlots):
     """Sealing and opening version-3 messages; a base of :class:`~stc.context.STCContext`
     (it relies on the state listed in :class:`~stc.keyslots.KeySlots`)."""
 
-    _sessions: "dict[tuple[bytes, int, Suite], _Session]"
-    _open_sessions: "OrderedDict[tuple[bytes, int, Suite, bytes], tuple[AEAD, bytes]]"
+    _sessions: dict[tuple[bytes, int, Suite], _Session]
+    _open_sessions: OrderedDict[tuple[bytes, int, Suite, bytes], tuple[AEAD, bytes]]
 
     def _init_sessions(self) -> None:
         self._sessions = {}

@@ -30,14 +30,14 @@ def wrap_key(suite: Suite, kek: bytes, dek: bytes) -> bytes:
     return suite.aead(kek).encrypt(_ZERO_NONCE, dek, None)
 
 
-def open_slots(suite: Suite, kek: bytes, slots: Sequence[bytes]) -> "tuple[int, bytes] | None":
+def open_slots(suite: Suite, kek: bytes, slots: Sequence[bytes]) -> tuple[int, bytes] | None:
     """Try every slot with one kek; return (index, dek) of the first that opens.
 
     Every slot is tried even after one opened, so the work (one AEAD open per slot, all
     but one failing when the key is right) does not depend on where the real slot sits.
     """
     aead = suite.aead(kek)
-    found: "tuple[int, bytes] | None" = None
+    found: tuple[int, bytes] | None = None
     for index, slot in enumerate(slots):
         try:
             dek = aead.decrypt(_ZERO_NONCE, slot, None)

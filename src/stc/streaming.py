@@ -28,7 +28,7 @@ from .recipients import Identity
 from .suite import TAG_SIZE
 
 
-def _context(ctx: "STCContext | None", seed: "Seed | None", metadata: "Header | None" = None) -> STCContext:
+def _context(ctx: STCContext | None, seed: Seed | None, metadata: Header | None = None) -> STCContext:
     """The context given, else the one that made ``metadata`` in this process, else one for ``seed``."""
     if ctx is not None:
         return ctx
@@ -39,7 +39,7 @@ def _context(ctx: "STCContext | None", seed: "Seed | None", metadata: "Header | 
     return decrypting_context(DEFAULT_SEED if seed is None else seed)
 
 
-def _hint_seed(exc: WrongPasswordError, seed: "Seed | None", ctx: "STCContext | None") -> WrongPasswordError:
+def _hint_seed(exc: WrongPasswordError, seed: Seed | None, ctx: STCContext | None) -> WrongPasswordError:
     """The same error, telling to pass ``seed=``/``ctx=`` when the public default seed was assumed."""
     if seed is None and ctx is None and not str(exc).endswith("ctx="):
         return type(exc)(f"{exc}; if the data was made with another seed, pass seed= or ctx=")
@@ -48,13 +48,13 @@ def _hint_seed(exc: WrongPasswordError, seed: "Seed | None", ctx: "STCContext | 
 
 def validate_chunk_fast(
     chunk: bytes,
-    metadata: "Header | bytes | None" = None,
-    password: "Password | None" = None,
+    metadata: Header | bytes | None = None,
+    password: Password | None = None,
     *,
-    identities: "Iterable[Identity | str]" = (),
+    identities: Iterable[Identity | str] = (),
     context_data: ContextData = None,
-    seed: "Seed | None" = None,
-    ctx: "STCContext | None" = None,
+    seed: Seed | None = None,
+    ctx: STCContext | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Find the real key slot and authenticate the first chunk from the start of a file.
 
@@ -141,14 +141,14 @@ def _measure(run: Any) -> tuple[Any, dict[str, Any]]:
 def stream_decrypt_file(
     input_file: PathOrFile,
     output_file: PathOrFile,
-    metadata: "Header | None" = None,
-    password: "Password | None" = None,
+    metadata: Header | None = None,
+    password: Password | None = None,
     *,
-    identities: "Iterable[Identity | str]" = (),
+    identities: Iterable[Identity | str] = (),
     context_data: ContextData = None,
-    seed: "Seed | None" = None,
-    ctx: "STCContext | None" = None,
-    progress_callback: "Progress | None" = None,
+    seed: Seed | None = None,
+    ctx: STCContext | None = None,
+    progress_callback: Progress | None = None,
 ) -> dict[str, Any]:
     """Decrypt a file in constant memory and return measured stats.
 
@@ -182,8 +182,8 @@ def stream_encrypt_file(
     output_file: PathOrFile,
     password: Password,
     *,
-    seed: "Seed | None" = None,
-    ctx: "STCContext | None" = None,
+    seed: Seed | None = None,
+    ctx: STCContext | None = None,
     **kwargs: Any,
 ) -> tuple[Header, dict[str, Any]]:
     """Encrypt a file in constant memory; return its header and measured stats.

@@ -39,7 +39,7 @@ class Suite(enum.IntEnum):
         return ChaCha20Poly1305(key)
 
     @classmethod
-    def parse(cls, value: "Suite | str | int") -> "Suite":
+    def parse(cls, value: Suite | str | int) -> Suite:
         """Accept a Suite, its label (``'aes-256-gcm'``) or its wire value."""
         if isinstance(value, Suite):
             return value
@@ -56,7 +56,7 @@ class Suite(enum.IntEnum):
         raise ParameterError(f"suite must be a Suite, str or int, not {type(value).__name__}")
 
     @classmethod
-    def from_wire(cls, value: int) -> "Suite":
+    def from_wire(cls, value: int) -> Suite:
         """Parse the suite byte of a header, raising FormatError if unknown."""
         try:
             return cls(value)

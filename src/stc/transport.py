@@ -48,7 +48,7 @@ class FrameReceiver(asyncio.DatagramProtocol):
         self.ctx = ctx
         self.frames: asyncio.Queue[tuple[ChunkHeader, bytes, float]] = asyncio.Queue()
         self.rejected: Counter[str] = Counter()
-        self.transport: "asyncio.DatagramTransport | None" = None
+        self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)

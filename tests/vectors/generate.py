@@ -96,7 +96,7 @@ def _encode_text(value: Any) -> Any:
     return {"hex": value.hex()} if isinstance(value, bytes) else value
 
 
-def _frozen(name: str, filename: str) -> "dict[str, Any] | None":
+def _frozen(name: str, filename: str) -> dict[str, Any] | None:
     """A vector kept from the first generation (X-Wing: ML-KEM's randomness is OpenSSL's own)."""
     path = HERE / filename
     if not path.exists():
@@ -421,7 +421,7 @@ class _FrameVectors:
         self.out: list[dict[str, Any]] = []
 
     def add(self, name: str, header: bytes, payload: bytes, expect: str, plaintext: bytes = b"",
-            after: "list[str] | None" = None, **extra: Any) -> None:
+            after: list[str] | None = None, **extra: Any) -> None:
         self.out.append({"name": name, "header": header.hex(), "payload": payload.hex(),
                          "plaintext": plaintext.hex(), "expect": expect, "after": after or [], **extra})
 

@@ -76,7 +76,7 @@ def cli_words(message: str) -> str:
     return message
 
 
-def die(message: str, code: int, hint: "str | None" = None) -> NoReturn:
+def die(message: str, code: int, hint: str | None = None) -> NoReturn:
     """One ``stc: error:`` line (and a ``stc: hint:`` line), then exit with ``code``."""
     click.echo(f"stc: error: {cli_words(message)}", err=True)
     if hint:
@@ -84,7 +84,7 @@ def die(message: str, code: int, hint: "str | None" = None) -> NoReturn:
     sys.exit(code)
 
 
-def _hint(exc: BaseException) -> "str | None":
+def _hint(exc: BaseException) -> str | None:
     if isinstance(exc, NoMatchingIdentityError):
         return "pass the identity file that matches one of the file's recipients with -i"
     if isinstance(exc, WrongPasswordError):
@@ -134,7 +134,7 @@ def parse_size(text: str) -> int:
     return size
 
 
-def parse_context(pairs: tuple[str, ...], as_json: "str | None") -> Any:
+def parse_context(pairs: tuple[str, ...], as_json: str | None) -> Any:
     """``--context K=V`` (repeatable, strings) or ``--context-json`` (typed, the API's encoding)."""
     if pairs and as_json is not None:
         die("give --context or --context-json, not both", EXIT_USAGE)
@@ -182,7 +182,7 @@ def check_input(path: str, folder_hint: str = "an encrypted folder is one file: 
         die(f"{path}: permission denied", EXIT_USAGE)
 
 
-def check_output(path: str, force: bool, input_path: "str | None" = None) -> None:
+def check_output(path: str, force: bool, input_path: str | None = None) -> None:
     """OUTPUT does not exist (or --force), its directory exists and is writable, and it is not INPUT."""
     if path == "-":
         return
@@ -207,7 +207,7 @@ def check_output(path: str, force: bool, input_path: "str | None" = None) -> Non
         die(f"cannot write {path}: {directory} is not writable", EXIT_USAGE)
 
 
-def read_passphrase(passphrase_file: "str | None", confirm: bool, stdin_is_data: bool) -> "str | bytes":
+def read_passphrase(passphrase_file: str | None, confirm: bool, stdin_is_data: bool) -> str | bytes:
     """From --passphrase-file (first line; '-' = stdin), else a no-echo prompt on the terminal.
 
     A file that is not UTF-8 is used as raw bytes, as the API does with a bytes password.
@@ -262,7 +262,7 @@ def recipients_from(values: tuple[str, ...], files: tuple[str, ...], stdin_is_da
     return out
 
 
-def identities_from(files: tuple[str, ...]) -> "list[Identity]":
+def identities_from(files: tuple[str, ...]) -> list[Identity]:
     """Identities from ``-i`` files; warns when a file is readable by others."""
     from ..recipients import load_identities, loose_permissions
 
@@ -311,7 +311,7 @@ def same_terminal_as_stderr() -> bool:
 
 
 @contextlib.contextmanager
-def progress_bar(enabled: bool, total: "int | None", label: str) -> Iterator["Progress | None"]:
+def progress_bar(enabled: bool, total: int | None, label: str) -> Iterator[Progress | None]:
     """A tqdm bar on stderr when stderr is a terminal, then a one-line summary; else None."""
     if not enabled or not sys.stderr.isatty():
         yield None
@@ -322,7 +322,7 @@ def progress_bar(enabled: bool, total: "int | None", label: str) -> Iterator["Pr
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr,
               leave=False, dynamic_ncols=True) as bar:
 
-        def update(count: int, _total: "int | None") -> None:
+        def update(count: int, _total: int | None) -> None:
             bar.update(count - bar.n)
             done[0] = count
 
@@ -420,8 +420,8 @@ profile_option = click.option("--profile", type=click.Choice(list(profiles.NAMES
                                    "explicit flags override it.")
 
 
-def settings(profile: "str | None", preset: "str | None", chunk_size: "str | None", no_decoys: bool,
-             suite: "str | None") -> dict[str, Any]:
+def settings(profile: str | None, preset: str | None, chunk_size: str | None, no_decoys: bool,
+             suite: str | None) -> dict[str, Any]:
     """Context and stream settings: the profile's, then the explicit flags over them."""
     base = profiles.get(profile or "document")
     lattice, depth = PRESETS[preset] if preset else (base.lattice_size, base.depth)

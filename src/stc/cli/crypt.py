@@ -94,11 +94,11 @@ class _Discard:
 @passfile_option
 @force_option
 @quiet_option
-def encrypt(input: "str | None", output: "str | None", armored: bool, recipients: tuple[str, ...],
+def encrypt(input: str | None, output: str | None, armored: bool, recipients: tuple[str, ...],
             recipients_files: tuple[str, ...], with_passphrase: bool, fast: bool, balanced: bool, paranoid: bool,
-            profile: "str | None", chunk_size: "str | None", no_decoys: bool, suite: "str | None",
-            context: tuple[str, ...], context_json: "str | None",
-            seed: str, passphrase_file: "str | None", force: bool, quiet: bool) -> None:
+            profile: str | None, chunk_size: str | None, no_decoys: bool, suite: str | None,
+            context: tuple[str, ...], context_json: str | None,
+            seed: str, passphrase_file: str | None, force: bool, quiet: bool) -> None:
     """Encrypt INPUT (default: stdin) to recipients and/or a passphrase.
 
     \b
@@ -144,7 +144,7 @@ def _check_output(output: str, force: bool, source: str) -> None:
         check_output(output, force, None if remote.is_url(source) else source)
 
 
-def _sink(output: str, source: "str | None" = None) -> Any:
+def _sink(output: str, source: str | None = None) -> Any:
     """Where output goes: stdout, a URL (committed on success), or a path (renamed on success)."""
     if remote.is_url(output):
         return remote.output(output)
@@ -172,9 +172,9 @@ def _sink(output: str, source: "str | None" = None) -> Any:
 @passfile_option
 @force_option
 @quiet_option
-def decrypt(input: "str | None", output: "str | None", identity_files: tuple[str, ...], stream_out: bool,
-            byte_range: "str | None", context: tuple[str, ...], context_json: "str | None", seed: str,
-            passphrase_file: "str | None", force: bool, quiet: bool) -> None:
+def decrypt(input: str | None, output: str | None, identity_files: tuple[str, ...], stream_out: bool,
+            byte_range: str | None, context: tuple[str, ...], context_json: str | None, seed: str,
+            passphrase_file: str | None, force: bool, quiet: bool) -> None:
     """Decrypt INPUT (default: stdin; binary or armored, file or one-value message).
 
     Nothing reaches the output before every chunk authenticated: a file output appears only
@@ -259,7 +259,7 @@ def _decrypt_message(ctx: STCContext, stream: Any, armored: bool, output: str, k
         sys.stdout.buffer.flush()
 
 
-def _decrypt_file(ctx: STCContext, total: "int | None", stream: Any, armored: bool, output: str, stream_out: bool,
+def _decrypt_file(ctx: STCContext, total: int | None, stream: Any, armored: bool, output: str, stream_out: bool,
                   quiet: bool, keys: dict[str, Any]) -> None:
     def run(src: Any, dst: Any, label: str, bar: bool) -> None:
         reader = armor.ArmorReader(src) if armored else src
@@ -314,7 +314,7 @@ def _decrypt_range(ctx: STCContext, stream: Any, output: str, span: tuple[int, i
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("file", required=False, type=click.Path(allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def inspect(file: "str | None", as_json: bool) -> None:
+def inspect(file: str | None, as_json: bool) -> None:
     """Show the header of an encrypted FILE (default: stdin): slot kinds (never which is real),
     what its length implies, no secrets.
 

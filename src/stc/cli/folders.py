@@ -69,12 +69,12 @@ from .table import EXIT_CODES_HELP
 @passfile_option
 @force_option
 @quiet_option
-def encrypt_folder_cmd(folder: str, output: "str | None", excludes: tuple[str, ...], recipients: tuple[str, ...],
-                       recipients_files: tuple[str, ...], with_passphrase: bool, profile: "str | None",
-                       fast: bool, balanced: bool, paranoid: bool, chunk_size: "str | None", no_decoys: bool,
-                       suite: "str | None",
-                       context: tuple[str, ...], context_json: "str | None", seed: str,
-                       passphrase_file: "str | None", force: bool, quiet: bool) -> None:
+def encrypt_folder_cmd(folder: str, output: str | None, excludes: tuple[str, ...], recipients: tuple[str, ...],
+                       recipients_files: tuple[str, ...], with_passphrase: bool, profile: str | None,
+                       fast: bool, balanced: bool, paranoid: bool, chunk_size: str | None, no_decoys: bool,
+                       suite: str | None,
+                       context: tuple[str, ...], context_json: str | None, seed: str,
+                       passphrase_file: str | None, force: bool, quiet: bool) -> None:
     """Encrypt FOLDER: a pax tar stream inside one encrypted file (so `stc decrypt FILE | tar t` works).
 
     Modes, modification times, empty directories and symlinks inside the folder are kept.
@@ -123,8 +123,8 @@ def encrypt_folder_cmd(folder: str, output: "str | None", excludes: tuple[str, .
 @click.option("-p", "--preserve-permissions", is_flag=True,
               help="Keep the archive's modes as they are (group/other write, sticky); by default those bits "
                    "are dropped and the umask applies. Owners are never restored.")
-def decrypt_folder_cmd(file: str, output: "str | None", identity_files: tuple[str, ...], context: tuple[str, ...],
-                       context_json: "str | None", seed: str, passphrase_file: "str | None", force: bool,
+def decrypt_folder_cmd(file: str, output: str | None, identity_files: tuple[str, ...], context: tuple[str, ...],
+                       context_json: str | None, seed: str, passphrase_file: str | None, force: bool,
                        preserve_permissions: bool) -> None:
     """Extract an encrypted folder safely: nothing appears before the whole file authenticated.
 
@@ -170,7 +170,7 @@ def decrypt_folder_cmd(file: str, output: "str | None", identity_files: tuple[st
 @limits_option
 @passfile_option
 def list_cmd(file: str, identity_files: tuple[str, ...], as_json: bool, context: tuple[str, ...],
-             context_json: "str | None", seed: str, passphrase_file: "str | None") -> None:
+             context_json: str | None, seed: str, passphrase_file: str | None) -> None:
     """List the members of an encrypted folder (decrypted and authenticated, nothing written).
 
     \b
@@ -229,5 +229,6 @@ def recommend_cmd(path: str, as_json: bool) -> None:
     click.echo(f"settings: {s['kdf']}, chunks of {s['chunk_size'] >> 10} KiB, decoys {'on' if s['decoys'] else 'off'},"
                f" {s['suite']}")
     t = report["expected_seconds"]
-    click.echo(f"expected here: key derivation {t['kdf']:.2f} s, data {t['data']:.2f} s ({t['note']})")
+    click.echo(f"expected here: {t['total']:.2f} s (key derivation {t['kdf']:.2f} s, data {t['data']:.2f} s; "
+               f"{t['note']})")
     click.echo(f"run: {report['command']}")

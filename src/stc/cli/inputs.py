@@ -22,7 +22,7 @@ from ._common import EXIT_DECRYPT, Peekable, check_input, die
 HEAD = armor.DETECT  # enough to see the magic, or the armor line after its white space
 
 
-def checked_input(source: str, *hint: str) -> "int | None":
+def checked_input(source: str, *hint: str) -> int | None:
     """Check INPUT (a path, '-' or a URL); return its size when known."""
     if remote.is_url(source):
         return remote.check_input(source)

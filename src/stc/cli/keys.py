@@ -44,7 +44,7 @@ from .inputs import HEAD
 @click.option("--pq", is_flag=True, help="A post-quantum hybrid key (ML-KEM-768 + X25519, X-Wing).")
 @click.option("-y", "convert", type=click.Path(dir_okay=False, allow_dash=True),
               help="Print the public key of every identity in this file, one a line, and exit.")
-def keygen(output: "str | None", pq: bool, convert: "str | None") -> None:
+def keygen(output: str | None, pq: bool, convert: str | None) -> None:
     """Generate a secret key (identity) and print its public key (recipient).
 
     \b
@@ -97,8 +97,8 @@ def keygen(output: "str | None", pq: bool, convert: "str | None") -> None:
 @limits_option
 @passfile_option
 def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...],
-          recipients_files: tuple[str, ...], change_passphrase: bool, new_passphrase_file: "str | None",
-          fast: bool, balanced: bool, paranoid: bool, seed: str, passphrase_file: "str | None") -> None:
+          recipients_files: tuple[str, ...], change_passphrase: bool, new_passphrase_file: str | None,
+          fast: bool, balanced: bool, paranoid: bool, seed: str, passphrase_file: str | None) -> None:
     """Change who can open FILE by rewriting only its header (the data is not re-encrypted).
 
     FILE is rewritten in place when the new header has the old one's length (a journal beside

@@ -18,7 +18,7 @@ from ._common import EXIT_USAGE, die
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*(://|::)")
 
 
-def is_url(arg: "str | None") -> bool:
+def is_url(arg: str | None) -> bool:
     """An fsspec URL (``proto://...`` or a chain ``a::b://...``), not a local path or '-'."""
     return arg is not None and bool(_URL.match(arg))
 

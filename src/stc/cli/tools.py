@@ -87,7 +87,7 @@ def stream_demo_cmd(frames: int, fps: float, size: int, chaos: bool, as_json: bo
               help="Write a bar chart (PNG; needs matplotlib: pip install 'stc-authenc[plot]').")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False), default=None,
               help="Where benchmark files go (default /dev/shm when present, so disk is not measured).")
-def bench(quick: bool, json_path: "str | None", plot_path: "str | None", workdir: "str | None") -> None:
+def bench(quick: bool, json_path: str | None, plot_path: str | None, workdir: str | None) -> None:
     """Benchmark messages, files and frames against the bare AEAD and installed peers."""
     from ..bench import plot, run_all
 

@@ -51,7 +51,7 @@ from .receiver import PeerTable
 from .subchunks import NONCE, open_body, seal, seal_into, sealed_size
 
 #: ``role=`` values and the top bit of the sender id each one writes.
-ROLES: dict["str | None", "int | None"] = {None: None, "initiator": 0, "responder": 1}
+ROLES: dict[str | None, int | None] = {None: None, "initiator": 0, "responder": 1}
 
 #: Default sub-chunk size: a frame larger than this is cut into pieces authenticated one by one.
 #: The manual's 8 KiB cost 0.33x a bare AEAD loop on 64 KB frames (one AEAD call per 8 KiB);
@@ -106,8 +106,8 @@ class StreamingContext:
         entropy_pool_size: int = 1024,
         key_rotation_mb: float = 10,
         *,
-        suite: "Suite | str | int" = Suite.AES_256_GCM,
-        role: "str | None" = None,
+        suite: Suite | str | int = Suite.AES_256_GCM,
+        role: str | None = None,
     ) -> None:
         _check_int("optimal_chunk_size", optimal_chunk_size, MIN_SUBCHUNK, MAX_SUBCHUNK)
         _check_int("max_depth", max_depth, 1, MAX_DEPTH)
@@ -149,7 +149,7 @@ class StreamingContext:
         return (f"StreamingContext(sender_id={self._send.id.hex()}, epoch={self._send.epoch}, "
                 f"optimal_chunk_size={self.optimal_chunk_size}, window={self.key_schedule_size})")
 
-    def __reduce__(self) -> "str | tuple[Any, ...]":
+    def __reduce__(self) -> str | tuple[Any, ...]:
         raise ParameterError("a StreamingContext holds keys and a sender's sequence; it cannot be pickled or copied")
 
     def _after_fork_in_child(self) -> None:
@@ -219,7 +219,7 @@ class StreamingContext:
         finally:
             lock.release()
 
-    def encrypt_chunk(self, data: "bytes | bytearray | memoryview") -> tuple[ChunkHeader, bytes]:
+    def encrypt_chunk(self, data: bytes | bytearray | memoryview) -> tuple[ChunkHeader, bytes]:
         """Seal one frame; returns its header and the sealed payload (send both).
 
         The sequence number is reserved atomically before sealing, so threads sharing
@@ -248,13 +248,13 @@ class StreamingContext:
             self._enc_timed += 1
         return header, body
 
-    def encrypt_packet(self, data: "bytes | bytearray | memoryview") -> bytearray:
+    def encrypt_packet(self, data: bytes | bytearray | memoryview) -> bytearray:
         """Seal one frame as one packet, ``header (16 bytes) || payload``, built in a single new
         buffer (no copy of the sealed bytes).  :meth:`decrypt_packet` is its inverse; the bytes
         are those of :meth:`encrypt_chunk` joined."""
         started = _now() if not self._enc_count & _TIMING_MASK else 0.0
         if type(data) is bytes or type(data) is bytearray:
-            view: "bytes | bytearray | memoryview" = data
+            view: bytes | bytearray | memoryview = data
         else:
             try:
                 view = memoryview(data).cast("B")
@@ -278,7 +278,7 @@ class StreamingContext:
         return out
 
     # ---- receiving --------------------------------------------------------------------------
-    def decrypt_chunk(self, header: "ChunkHeader | bytes", encrypted: bytes) -> bytes:
+    def decrypt_chunk(self, header: ChunkHeader | bytes, encrypted: bytes) -> bytes:
         """Authenticate and open one frame, or raise: ReplayError (duplicate, too old, from a
         retired epoch or forgotten sender, or reflected), IntegrityError (tampered, wrong
         seed), FormatError (malformed).  A frame is accepted at most once, also under threads."""
@@ -297,7 +297,7 @@ class StreamingContext:
             self._dec_timed += 1
         return plain  # type: ignore[return-value]
 
-    def decrypt_packet(self, packet: "bytes | bytearray | memoryview") -> bytearray:
+    def decrypt_packet(self, packet: bytes | bytearray | memoryview) -> bytearray:
         """Open a packet of :meth:`encrypt_packet` (``header || payload``) into a new bytearray;
         the checks and errors of :meth:`decrypt_chunk`.  A memoryview is read in place."""
         started = _now() if not self._dec_count & _TIMING_MASK else 0.0
@@ -321,7 +321,7 @@ class StreamingContext:
         return plain  # type: ignore[return-value]
 
     def _open(self, version: int, flags: int, sender_id: bytes, epoch: int, seq: int, hb: bytes,
-              encrypted: "bytes | memoryview", into: "type[bytearray] | None") -> "bytes | bytearray":
+              encrypted: bytes | memoryview, into: type[bytearray] | None) -> bytes | bytearray:
         """Authenticate a frame against the replay state and open it (see decrypt_chunk); with
         ``into``, the plaintext is decrypted into a new bytearray (no copy)."""
         try:
@@ -337,7 +337,7 @@ class StreamingContext:
                 key.window.check(seq)  # early refusal; checked again with the commit
             try:
                 if flags == FLAG_MULTI:
-                    plain: "bytes | bytearray" = open_body(key.aead, hb, seq, encrypted, into)
+                    plain: bytes | bytearray = open_body(key.aead, hb, seq, encrypted, into)
                 elif into is None:
                     plain = key.aead.decrypt(_nonce(seq, 0, 1), encrypted, hb)
                 else:

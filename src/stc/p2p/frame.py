@@ -53,14 +53,14 @@ class ChunkHeader:
 
     def to_bytes(self) -> bytes:
         """Exactly 16 bytes (docs/format.md, "Frame header")."""
-        wire: "bytes | None" = self.__dict__.get("_wire")
+        wire: bytes | None = self.__dict__.get("_wire")
         if wire is None:
             wire = HEADER.pack(self.version, self.flags, self.sender_id, self.epoch, self.sequence)
             self.__dict__["_wire"] = wire  # a cache, not a field: equality and repr ignore it
         return wire
 
     @classmethod
-    def from_bytes(cls, data: "bytes | bytearray | memoryview") -> "ChunkHeader":
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> ChunkHeader:
         """Parse 16 bytes (exactly; slice ``packet[:16]``); FormatError otherwise."""
         if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) != HEADER_SIZE:
             raise FormatError(f"a frame header is exactly {HEADER_SIZE} bytes")
@@ -101,7 +101,7 @@ class StreamParameters:
                           self.optimal_chunk_size.to_bytes(3, "big"), self.replay_window, self.max_depth)
 
     @classmethod
-    def from_bytes(cls, data: "bytes | bytearray | memoryview") -> "StreamParameters":
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> StreamParameters:
         """Parse and validate; FormatError on anything malformed."""
         if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) != STREAM_METADATA_SIZE:
             raise FormatError(f"stream metadata is exactly {STREAM_METADATA_SIZE} bytes")

@@ -69,7 +69,7 @@ class EpochFrontier:
     def __init__(self, root_of_sender: bytes) -> None:
         self._stack: list[tuple[int, int, bytes]] = [(0, 0, root_of_sender)]  # (level, index, node)
 
-    def next_leaf(self) -> "tuple[int, bytes] | None":
+    def next_leaf(self) -> tuple[int, bytes] | None:
         """The next (epoch, leaf), or None once all 65,536 epochs are used."""
         if not self._stack:
             return None

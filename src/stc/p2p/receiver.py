@@ -27,7 +27,7 @@ class Epoch:
 
     __slots__ = ("aead", "chain", "window")
 
-    def __init__(self, aead: "AEAD | None", window: int, chain: bytes = b"") -> None:
+    def __init__(self, aead: AEAD | None, window: int, chain: bytes = b"") -> None:
         self.aead: Any = aead  # None only for a v1 link derived in passing, until it is stored
         self.chain, self.window = chain, Window(window)
 
@@ -59,7 +59,7 @@ class PeerTable:
         self.peers: OrderedDict[bytes, Peer] = OrderedDict()
         self.retired = RetiredSenders()
 
-    def derive(self, peer: "Peer | None", header: ChunkHeader, depth: int) -> tuple[Epoch, Pending]:
+    def derive(self, peer: Peer | None, header: ChunkHeader, depth: int) -> tuple[Epoch, Pending]:
         """The key of a frame's epoch, derived without storing anything.  Bounded work: four
         HKDF-Expand calls for version 2, at most V1_MAX_EPOCH_JUMP + 2 HKDFs for version 1."""
         sender_id, target, version = header.sender_id, header.epoch, header.version
@@ -101,7 +101,7 @@ class PeerTable:
         key.aead = frame_aead_v1(self.suite, chain)
         return key, Pending(b"", links)
 
-    def commit_locked(self, header: ChunkHeader, pending: "Pending | None", depth: int) -> int:
+    def commit_locked(self, header: ChunkHeader, pending: Pending | None, depth: int) -> int:
         """Record an authenticated frame (the caller holds the receive lock): its sender and epoch if
         new, retired epochs erased, and its window bit, checked and set together.  Returns how many
         epochs the sender moved ahead (for the depth statistic)."""

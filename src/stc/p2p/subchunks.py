@@ -27,7 +27,7 @@ def _scratch_view(n: int) -> memoryview:
     """A writable buffer of ``n`` bytes: this thread's scratch, or a new one when large."""
     if n > _SCRATCH_MAX:
         return memoryview(bytearray(n))
-    buf: "bytearray | None" = getattr(_scratch, "buf", None)
+    buf: bytearray | None = getattr(_scratch, "buf", None)
     if buf is None or len(buf) < n:
         buf = _scratch.buf = bytearray(max(n, 1 << 17))
     return memoryview(buf)[:n]
@@ -38,7 +38,7 @@ def sealed_size(n: int, size: int) -> int:
     return 4 + n + TAG_SIZE * -(-n // size)
 
 
-def seal_into(aead: AEAD, header: bytes, seq: int, data: "bytes | bytearray | memoryview", size: int,
+def seal_into(aead: AEAD, header: bytes, seq: int, data: bytes | bytearray | memoryview, size: int,
               dst: memoryview) -> int:
     """Seal the body of frame ``seq`` into ``dst`` (exactly ``sealed_size`` bytes); return the piece count."""
     src = memoryview(data).cast("B")
@@ -55,15 +55,15 @@ def seal_into(aead: AEAD, header: bytes, seq: int, data: "bytes | bytearray | me
     return count
 
 
-def seal(aead: AEAD, header: bytes, seq: int, data: "bytes | bytearray | memoryview", size: int) -> tuple[bytes, int]:
+def seal(aead: AEAD, header: bytes, seq: int, data: bytes | bytearray | memoryview, size: int) -> tuple[bytes, int]:
     """The body of frame ``seq`` cut in pieces of ``size`` bytes; returns it and the piece count."""
     out = _scratch_view(sealed_size(len(memoryview(data).cast("B")), size))
     count = seal_into(aead, header, seq, data, size, out)
     return bytes(out), count
 
 
-def open_body(aead: AEAD, header: bytes, seq: int, body: "bytes | memoryview",
-              into: "type[bytearray] | None" = None) -> "bytes | bytearray":
+def open_body(aead: AEAD, header: bytes, seq: int, body: bytes | memoryview,
+              into: type[bytearray] | None = None) -> bytes | bytearray:
     """The frame, once every piece opened (InvalidTag from the AEAD, IntegrityError if
     malformed); a bytearray when ``into`` is given (no copy), else bytes."""
     if len(body) < 4:

@@ -33,7 +33,7 @@ def _no_spaces(value: str, what: str) -> None:
         raise ParameterError(f"white space around the {what} text; remove it (one key has one text form)")
 
 
-def parse_recipient(value: "str | Recipient") -> Recipient:
+def parse_recipient(value: str | Recipient) -> Recipient:
     """A recipient from its text form (``stc-x25519-…`` or ``stc-xwing-…``)."""
     if isinstance(value, Recipient):
         return value
@@ -49,7 +49,7 @@ def parse_recipient(value: "str | Recipient") -> Recipient:
     raise ParameterError("not an STC recipient (expected stc-x25519-… or stc-xwing-…)")
 
 
-def parse_identity(value: "str | Identity") -> Identity:
+def parse_identity(value: str | Identity) -> Identity:
     """An identity from its secret text form (``STC-SECRET-KEY-X25519-…`` or ``STC-SECRET-KEY-XWING-…``)."""
     if isinstance(value, Identity):
         return value
@@ -63,14 +63,14 @@ def parse_identity(value: "str | Identity") -> Identity:
     raise ParameterError("not an STC identity (expected STC-SECRET-KEY-X25519-… or STC-SECRET-KEY-XWING-…)")
 
 
-def load_identities(path: "str | os.PathLike[str]") -> list[Identity]:
+def load_identities(path: str | os.PathLike[str]) -> list[Identity]:
     """Every identity in an identity file (comments and blank lines allowed)."""
     with open(path, "rb") as f:
         data = f.read(MAX_IDENTITY_FILE + 1)
     return [parse_identity(line) for line in identity_lines(data, os.fspath(path))]
 
 
-def parse_recipients(values: Iterable["str | Recipient"]) -> list[Recipient]:
+def parse_recipients(values: Iterable[str | Recipient]) -> list[Recipient]:
     """Parse several recipients, refusing the same one twice."""
     out = [parse_recipient(v) for v in values]
     if len(set(out)) != len(out):

@@ -56,7 +56,7 @@ def wrap(key: bytes, file_key: bytes) -> bytes:
     return ChaCha20Poly1305(key).encrypt(_ZERO_NONCE, file_key, None)
 
 
-def unwrap(key: bytes, wrapped: bytes) -> "bytes | None":
+def unwrap(key: bytes, wrapped: bytes) -> bytes | None:
     """The file key, or None if ``wrapped`` was not sealed under ``key``."""
     try:
         return ChaCha20Poly1305(key).decrypt(_ZERO_NONCE, wrapped, None)
@@ -104,7 +104,7 @@ class Identity(ABC):
     kind: ClassVar[int]
 
     @abstractmethod
-    def unwrap(self, stanza: Stanza, label: bytes) -> "bytes | None":
+    def unwrap(self, stanza: Stanza, label: bytes) -> bytes | None:
         """The file key if this identity opens ``stanza``, else None."""
 
     @property
@@ -119,7 +119,7 @@ class Identity(ABC):
     def __repr__(self) -> str:  # never the secret
         return f"{type(self).__name__}(recipient={self.recipient!r})"
 
-    def __reduce__(self) -> "str | tuple[object, ...]":
+    def __reduce__(self) -> str | tuple[object, ...]:
         from ..errors import ParameterError
 
         raise ParameterError("an identity is a secret key; save identity.to_string() to a 0600 file instead")

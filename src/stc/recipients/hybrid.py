@@ -34,7 +34,7 @@ class XWingRecipient(Recipient):
         self.public_key = public_key
 
     @classmethod
-    def parse(cls, value: str) -> "XWingRecipient | None":
+    def parse(cls, value: str) -> XWingRecipient | None:
         """The recipient of ``value``, None if it is not of this kind."""
         key = decode(RECIPIENT_PREFIX, value, PUBLIC_KEY_SIZE, "X-Wing recipient")
         return None if key is None else cls(key)
@@ -67,12 +67,12 @@ class XWingIdentity(Identity):
         self._recipient = XWingRecipient(public_key(seed))
 
     @classmethod
-    def generate(cls) -> "XWingIdentity":
+    def generate(cls) -> XWingIdentity:
         """A new random identity."""
         return cls(os.urandom(SEED_SIZE))
 
     @classmethod
-    def parse(cls, value: str) -> "XWingIdentity | None":
+    def parse(cls, value: str) -> XWingIdentity | None:
         """The identity of ``value``, None if it is not of this kind."""
         seed = decode(IDENTITY_PREFIX, value, SEED_SIZE, "X-Wing identity")
         return None if seed is None else cls(seed)
@@ -84,7 +84,7 @@ class XWingIdentity(Identity):
     def to_string(self) -> str:
         return encode(IDENTITY_PREFIX, self._seed)
 
-    def unwrap(self, stanza: Stanza, label: bytes) -> "bytes | None":
+    def unwrap(self, stanza: Stanza, label: bytes) -> bytes | None:
         if stanza.kind != XWING:
             return None
         ciphertext, wrapped = stanza.body[: CIPHERTEXT_SIZE], stanza.body[CIPHERTEXT_SIZE :]

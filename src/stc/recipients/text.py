@@ -26,7 +26,7 @@ def encode(prefix: str, key: bytes) -> str:
     return prefix + base64.urlsafe_b64encode(key + check).rstrip(b"=").decode("ascii")
 
 
-def decode(prefix: str, text: str, size: int, what: str) -> "bytes | None":
+def decode(prefix: str, text: str, size: int, what: str) -> bytes | None:
     """The key of ``text`` if it starts with ``prefix`` (None otherwise); ParameterError if malformed."""
     if not text.startswith(prefix):
         return None
@@ -61,6 +61,6 @@ def identity_lines(data: bytes, source: str) -> list[str]:
     return found
 
 
-def loose_permissions(path: "str | os.PathLike[str]") -> bool:
+def loose_permissions(path: str | os.PathLike[str]) -> bool:
     """True if a file others may read (group or world permission bits set)."""
     return bool(os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO))

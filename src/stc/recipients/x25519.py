@@ -32,7 +32,7 @@ class X25519Recipient(Recipient):
         self.public_key = public_key
 
     @classmethod
-    def parse(cls, value: str) -> "X25519Recipient | None":
+    def parse(cls, value: str) -> X25519Recipient | None:
         """The recipient of ``value``, None if it is not of this kind."""
         key = decode(RECIPIENT_PREFIX, value, _KEY, "X25519 recipient")
         return None if key is None else cls(key)
@@ -68,12 +68,12 @@ class X25519Identity(Identity):
         self._recipient = X25519Recipient(self._key.public_key().public_bytes_raw())
 
     @classmethod
-    def generate(cls) -> "X25519Identity":
+    def generate(cls) -> X25519Identity:
         """A new random identity."""
         return cls(os.urandom(_KEY))
 
     @classmethod
-    def parse(cls, value: str) -> "X25519Identity | None":
+    def parse(cls, value: str) -> X25519Identity | None:
         """The identity of ``value``, None if it is not of this kind."""
         key = decode(IDENTITY_PREFIX, value, _KEY, "X25519 identity")
         return None if key is None else cls(key)
@@ -85,7 +85,7 @@ class X25519Identity(Identity):
     def to_string(self) -> str:
         return encode(IDENTITY_PREFIX, self._secret)
 
-    def unwrap(self, stanza: Stanza, label: bytes) -> "bytes | None":
+    def unwrap(self, stanza: Stanza, label: bytes) -> bytes | None:
         if stanza.kind != X25519:
             return None
         share, wrapped = stanza.body[:_KEY], stanza.body[_KEY:]

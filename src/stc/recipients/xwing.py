@@ -59,7 +59,7 @@ def encapsulate(public: bytes, rand: Callable[[int], bytes] = os.urandom) -> tup
     return _combine(ss_m, ss_x, ct_x, public[1184:]), ct_m + ct_x
 
 
-def decapsulate(seed: bytes, ciphertext: bytes) -> "bytes | None":
+def decapsulate(seed: bytes, ciphertext: bytes) -> bytes | None:
     """The shared secret, or None if the X25519 part is a low-order point (ML-KEM rejects implicitly)."""
     if len(ciphertext) != CIPHERTEXT_SIZE:
         raise FormatError(f"an X-Wing ciphertext is {CIPHERTEXT_SIZE} bytes")
