@@ -657,6 +657,17 @@ def test_file_streaming_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ns = run(PHASE2_STREAM, tmp_path, monkeypatch, metadata=metadata)
     assert (tmp_path / "large_video.mp4").read_bytes() == video
     assert ns["stats"]["chunks_processed"] == 96 and ns["stats"]["bytes_processed"] == 3 << 20
+    # The whole Phase 2 section in one process, in the manual's order, on a file another seed made
+    # (issue 22, item 8): the chunk begins with the header, and the metadata keeps its context.
+    (tmp_path / "large_video.mp4").write_bytes(video)
+    metadata = stc.STCContext("large-file-seed", lattice_size=64, depth=4).encrypt_stream(
+        tmp_path / "large_video.mp4", tmp_path / "large_video.mp4.enc", "my_password", chunk_size=32768)
+    (tmp_path / "large_video.mp4").unlink()
+    data = (tmp_path / "large_video.mp4.enc").read_bytes()
+    ns = run(PHASE2_VALIDATE + PHASE2_STREAM, tmp_path, monkeypatch, data=data, metadata=metadata)
+    assert ns["validation_info"]["first_chunk_verified"] and ns["stats"]["chunks_processed"] == 96
+    assert (tmp_path / "large_video.mp4").read_bytes() == video
+    assert "Real decoy identified: #" in capsys.readouterr().out
     (tmp_path / "large.bin").write_bytes(os.urandom(2 << 20))
     run(QUICK_REF_STREAM, tmp_path, monkeypatch, ctx=stc.STCContext("seed", lattice_size=64, depth=4))
     assert (tmp_path / "large_restored.bin").read_bytes() == (tmp_path / "large.bin").read_bytes()

@@ -76,7 +76,9 @@ def validate_chunk_fast(
         header = as_file_header(parsed)
         if given is not None and given.to_bytes() != header.to_bytes():
             raise FormatError("the metadata given does not match the chunk's header")
-        given, data = header, data[used:]
+        # Keep the caller's metadata object when there is one: only it carries the in-memory
+        # link to the context that made it (and so the seed).
+        given, data = header if given is None else given, data[used:]
     metadata = given
     if metadata is None:
         raise ParameterError("metadata is required when the chunk does not start with the file header")

@@ -35,7 +35,8 @@ def _fsspec() -> Any:
     try:
         import fsspec
     except ImportError:
-        die("URLs need fsspec", EXIT_USAGE, "pip install 'stc-authenc[fsspec]' (and s3fs for s3://)")
+        die("URLs need fsspec", EXIT_USAGE, "install the fsspec extra: pip install '.[fsspec]' from the clone "
+            "(and s3fs for s3://)")
     return fsspec
 
 

@@ -84,7 +84,7 @@ def stream_demo_cmd(frames: int, fps: float, size: int, chaos: bool, as_json: bo
 @click.option("--quick", is_flag=True, help="Small sizes and few repetitions (about a minute).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the results here.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="Write a bar chart (PNG; needs matplotlib: pip install 'stc-authenc[plot]').")
+              help="Write a bar chart (PNG; needs matplotlib: pip install '.[plot]' from the clone).")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False), default=None,
               help="Where benchmark files go (default /dev/shm when present, so disk is not measured).")
 def bench(quick: bool, json_path: str | None, plot_path: str | None, workdir: str | None) -> None:
@@ -95,7 +95,7 @@ def bench(quick: bool, json_path: str | None, plot_path: str | None, workdir: st
         import importlib.util
 
         if importlib.util.find_spec("matplotlib") is None:  # say so before minutes of benchmarking
-            die("--plot needs matplotlib: pip install 'stc-authenc[plot]'", EXIT_USAGE)
+            die("--plot needs matplotlib: pip install '.[plot]' from the clone", EXIT_USAGE)
     results = run_all(quick=quick, workdir=workdir, echo=click.echo)
     if json_path:
         Path(json_path).write_text(json.dumps(results, indent=2) + "\n")
@@ -104,5 +104,5 @@ def bench(quick: bool, json_path: str | None, plot_path: str | None, workdir: st
         try:
             plot(results, plot_path)
         except ImportError:
-            die("--plot needs matplotlib: pip install 'stc-authenc[plot]'", EXIT_USAGE)
+            die("--plot needs matplotlib: pip install '.[plot]' from the clone", EXIT_USAGE)
         click.echo(f"wrote {plot_path}")
