@@ -280,3 +280,70 @@ def test_good_recommend_estimates_a_real_encrypt_within_a_factor_of_two(shm_dir:
     estimate = report["expected_seconds"]["total"]
     assert report["expected_seconds"]["kdf"] + report["expected_seconds"]["data"] == pytest.approx(estimate, abs=2e-3)
     assert real / FACTOR <= estimate <= real * FACTOR, (estimate, runs)
+
+
+# ---- 12-15. what docs/format.md now says, checked --------------------------------------------------------
+def _v1_vector() -> tuple[bytes, bytes, Any, Any]:
+    import json
+
+    vectors = json.loads((Path(__file__).parent / "vectors" / "messages.json").read_text())
+    vec = (vectors if isinstance(vectors, list) else vectors["vectors"])[0]
+    seed = vec["seed"] if not isinstance(vec["seed"], dict) else bytes.fromhex(vec["seed"]["hex"])
+    return bytes.fromhex(vec["metadata"]), bytes.fromhex(vec["ciphertext"]), vec["password"], seed
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_fail_a_byte_after_a_separately_given_header_in_every_version(version: int) -> None:
+    if version == 1:
+        header, ciphertext, password, seed = _v1_vector()
+    else:
+        ctx = lib.STCContext("trailing", lattice_size=64, depth=4)
+        ciphertext, meta = ctx.encrypt(b"x", "pw", format_version=version)
+        header, password, seed = meta.to_bytes(), "pw", "trailing"
+    assert lib.decrypt(ciphertext, header, password, seed=seed) is not None  # the header alone opens
+    with pytest.raises(lib.FormatError, match="unexpected bytes after the header"):
+        lib.decrypt(ciphertext, header + b"\x00", password, seed=seed)
+
+
+def test_good_hash_encodes_text_as_utf8_and_pads_the_personalisation() -> None:
+    import hashlib
+    import struct
+
+    from stc import phe
+
+    ctx = lib.STCContext("hash")
+    assert ctx.hash("abc") == ctx.hash(b"abc") and ctx.hash("é") != ctx.hash("e\u0301")  # no normalisation
+    key = phe.phe_key(ctx.cel.key)
+    by_hand = hashlib.blake2b(struct.pack(">Q", 0) + "é".encode(), digest_size=32, key=key,
+                              person=b"stc/v1 phe" + bytes(6)).digest()
+    assert ctx.hash("é") == by_hand
+    with pytest.raises(lib.ParameterError, match="unpaired surrogate"):
+        ctx.hash("\ud800")
+
+
+def test_good_the_no_matching_identity_error_is_a_wrong_password_error() -> None:
+    assert issubclass(lib.NoMatchingIdentityError, lib.WrongPasswordError)
+    assert issubclass(lib.TruncatedError, lib.IntegrityError)
+
+
+def test_good_the_default_seed_is_the_same_for_the_api_and_the_command_line(work: Path) -> None:
+    blob = lib.encrypt_blob(b"either way", "correct horse", lattice_size=64, depth=4)
+    (work / "m.stc").write_bytes(blob)
+    env = {k: v for k, v in ENV.items() if k != "STC_SEED"}
+    done = subprocess.run([sys.executable, "-m", "stc", "decrypt", str(work / "m.stc"), "-o", "-",
+                           "--passphrase-file", str(work / "pw")], capture_output=True, env=env, check=False,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout == b"either way", done.stderr
+    made = subprocess.run([sys.executable, "-m", "stc", "encrypt", "--fast", str(work / "small.bin"),
+                           "--passphrase-file", str(work / "pw")], capture_output=True, env=env, check=False,
+                          timeout=60)
+    assert made.returncode == 0
+    with lib.open(work / "small.bin.stc", password="correct horse") as f:
+        assert f.read() == b"s" * 300
+
+
+def test_fail_decrypt_asks_for_an_output_name_for_a_dask_part(work: Path) -> None:
+    (work / "part.0.parquet").write_bytes(lib.encrypt_blob(b"x", "correct horse", lattice_size=64, depth=4))
+    done = stc("decrypt", work / "part.0.parquet", "--passphrase-file", work / "pw")
+    assert done.returncode == 2 and b"does not end in .stc" in done.stderr
+    assert b"stc: hint: name the output: -o " in done.stderr and b"part.0.parquet.plain" in done.stderr

@@ -306,8 +306,14 @@ def test_v2_parser_messages_and_largest_header() -> None:
                           (_put(wire, 55, b"\x09"), r"^unknown stanza kind 9 \(known: \[1, 2, 3\]\)$")):
         with pytest.raises(FormatError, match=message):
             HeaderV2.from_bytes(data)
-    # docs/format.md §6: 31 + 1 + 22 + 1 + 32 * (1 + 1,168) + 16 + (16 * 32 + 16) + 32
-    assert max_size() == 38_039
+    # docs/format.md §6: 31 + 1 + 1 + 32 * (1 + 1,168) + 16 + (16 * 32 + 16) + 32, reached by a real header
+    assert max_size() == 38_017
+    largest = stc.STCContext("largest").encrypt(b"x", recipients=[
+        stc.generate_identity("mlkem768x25519").recipient for _ in range(32)])[1]
+    assert len(largest.to_bytes()) == max_size()
+    fewer = stc.STCContext("largest", lattice_size=64, depth=4).encrypt(b"x", "pw", recipients=[
+        stc.generate_identity("mlkem768x25519").recipient for _ in range(31)], use_decoys=False)[1]
+    assert len(fewer.to_bytes()) < max_size()  # a passphrase stanza instead of an X-Wing one is shorter
 
 
 def test_v2_describe_is_exact() -> None:
