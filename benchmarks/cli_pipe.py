@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def drain(cmd: list[str], stdin: Any = None, env: "dict[str, str] | None" = None) -> tuple[float, float, int]:
+def drain(cmd: list[str], stdin: Any = None, env: dict[str, str] | None = None) -> tuple[float, float, int]:
     """Run ``cmd``; return (seconds to first byte, seconds to end, bytes read)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)

@@ -29,7 +29,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import stc
-from stc.secret import Secret
+from stc.crypto.secret import Secret
 
 CHUNK = 1 << 20
 PASSWORD = "benchmark password"

@@ -24,7 +24,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import stc
-from stc import parallel
+from stc.files import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 1 << 20

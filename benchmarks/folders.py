@@ -34,7 +34,7 @@ def make_tree(root: Path, files: int, total: int) -> None:
         (sub / f"f{i:05d}.bin").write_bytes(block)
 
 
-def _timed(cmd: "list[str] | str", shell: bool = False) -> tuple[float, int]:
+def _timed(cmd: list[str] | str, shell: bool = False) -> tuple[float, int]:
     """(wall seconds, peak RSS in KiB of the process run; for a shell pipeline, its largest child)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, shell=shell, executable="/bin/bash" if shell else None,

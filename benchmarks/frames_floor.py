@@ -31,7 +31,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from stc.bench import bare_frame_loop
+from stc.cli.bench import bare_frame_loop
 from stc.p2p import StreamingContext
 from stc.p2p.frame import HEADER, make_header
 

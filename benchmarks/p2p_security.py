@@ -81,7 +81,7 @@ def child_forgery(number: int) -> dict[str, float]:
     known = honest[0][0].sender_id
     body = os.urandom(5000 + 16)
 
-    def forged(version: int, epoch: int, sender: "bytes | None") -> Any:
+    def forged(version: int, epoch: int, sender: bytes | None) -> Any:
         # Headers are built beforehand, as the honest row's are: only the receiver's work is timed.
         headers = iter([ChunkHeader(0, sender or os.urandom(8), epoch, 0, version) for _ in range(number * 7)])
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import stc
-from stc import envelope
-from stc.recipients import X25519Identity, XWingIdentity
+from stc.keys import envelope
+from stc.keys.recipients import X25519Identity, XWingIdentity
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from stc.bench import run_all
+from stc.cli.bench import run_all
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

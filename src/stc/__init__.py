@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import errors
-from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
+from .crypto.encoding import DEFAULT_SEED, ContextData, Password, Seed
 from .errors import (
     ContextMismatchError,
     DecryptionError,
@@ -29,19 +29,22 @@ from .errors import (
     TruncatedError,
     WrongPasswordError,
 )
+from .formats import legacy
 
 __version__ = "0.4.1"
 
+legacy.install()  # pickles of earlier releases name stc.metadata, stc.format_v2, ...
+
 _LAZY = {
-    "STCContext": "context", "decrypting_context": "context", "HeaderV2": "format_v2", "HeaderV3": "format_v3",
-    "KeyExchange": "handshake",
-    "Header": "headers", "Metadata": "metadata", "ChunkHeader": "p2p", "StreamingContext": "p2p",
-    "Identity": "recipients", "Recipient": "recipients", "generate_identity": "recipients",
-    "load_identities": "recipients", "parse_identity": "recipients", "parse_recipient": "recipients",
-    "Suite": "suite", "encrypt": "api", "decrypt": "api", "encrypt_blob": "api", "decrypt_blob": "api",
+    "STCContext": "context", "decrypting_context": "context", "HeaderV2": "formats.v2", "HeaderV3": "formats.v3",
+    "KeyExchange": "p2p.handshake",
+    "Header": "formats.headers", "Metadata": "formats.v1", "ChunkHeader": "p2p", "StreamingContext": "p2p",
+    "Identity": "keys.recipients", "Recipient": "keys.recipients", "generate_identity": "keys.recipients",
+    "load_identities": "keys.recipients", "parse_identity": "keys.recipients", "parse_recipient": "keys.recipients",
+    "Suite": "crypto.suite", "encrypt": "api", "decrypt": "api", "encrypt_blob": "api", "decrypt_blob": "api",
     "rekey": "api", "encrypt_file": "api", "decrypt_file": "api", "quick_encrypt": "api", "quick_decrypt": "api",
-    "get_status": "api", "open": "api", "Secret": "secret", "DecryptingReader": "fileobj",
-    "EncryptingWriter": "fileobj",
+    "get_status": "api", "open": "api", "Secret": "crypto.secret", "DecryptingReader": "files.fileobj",
+    "EncryptingWriter": "files.fileobj",
 }
 
 
@@ -73,14 +76,14 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         rekey,
     )
     from .context import STCContext, decrypting_context
-    from .fileobj import DecryptingReader, EncryptingWriter
-    from .format_v2 import HeaderV2
-    from .format_v3 import HeaderV3
-    from .handshake import KeyExchange
-    from .headers import Header
-    from .metadata import Metadata
-    from .p2p import ChunkHeader, StreamingContext
-    from .recipients import (
+    from .crypto.secret import Secret
+    from .crypto.suite import Suite
+    from .files.fileobj import DecryptingReader, EncryptingWriter
+    from .formats.headers import Header
+    from .formats.v1 import Metadata
+    from .formats.v2 import HeaderV2
+    from .formats.v3 import HeaderV3
+    from .keys.recipients import (
         Identity,
         Recipient,
         generate_identity,
@@ -88,8 +91,8 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         parse_identity,
         parse_recipient,
     )
-    from .secret import Secret
-    from .suite import Suite
+    from .p2p import ChunkHeader, StreamingContext
+    from .p2p.handshake import KeyExchange
 
 __all__ = [
     "DEFAULT_SEED",

@@ -6,15 +6,15 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, overload
 
-from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
-from .context import STCContext, _as_asked, decrypting_context
+from .context import STCContext, as_asked, decrypting_context
+from .crypto.encoding import DEFAULT_SEED, ContextData, Password, Seed
 from .errors import ParameterError
-from .fileobj import DecryptingReader, EncryptingWriter
-from .filestream import DEFAULT_CHUNK
-from .format_v2 import HeaderV2
-from .format_v3 import HeaderV3
-from .headers import FORMATS_READ, FORMATS_WRITTEN, Header, MessageHeader, as_header, parse_header
-from .recipients import Identity, Recipient
+from .files.fileobj import DecryptingReader, EncryptingWriter
+from .files.stream import DEFAULT_CHUNK
+from .formats.headers import FORMATS_READ, FORMATS_WRITTEN, Header, MessageHeader, as_header, parse_header
+from .formats.v2 import HeaderV2
+from .formats.v3 import HeaderV3
+from .keys.recipients import Identity, Recipient
 
 
 def encrypt(
@@ -65,7 +65,7 @@ def decrypt(
     ctx = decrypting_context(seed)
     plain = ctx.decrypt(ciphertext, metadata, password, identities=identities, context_data=context_data,
                         text=False)
-    return _as_asked(plain, as_header(metadata).text, text)
+    return as_asked(plain, as_header(metadata).text, text)
 
 
 def encrypt_blob(
@@ -100,7 +100,7 @@ def decrypt_blob(
     ctx = decrypting_context(seed)
     meta, used = parse_header(blob)
     plain = ctx.decrypt(blob[used:], meta, password, identities=identities, context_data=context_data, text=False)
-    return _as_asked(plain, meta.text, text)
+    return as_asked(plain, meta.text, text)
 
 
 def rekey(
@@ -211,13 +211,11 @@ def open(  # mirrors the builtin, as gzip.open does
     no file at a path.  Files opened here and files of ``encrypt_stream``/``stc encrypt``
     are one format.
     """
-    from .fileapi import open_file
-
     if ctx is not None and (seed is not None or lattice_size != 128 or depth != 6):
         raise ParameterError("give ctx or seed/lattice_size/depth, not both")
     if ctx is None:
         ctx = STCContext(DEFAULT_SEED if seed is None else seed, lattice_size=lattice_size, depth=depth)
-    return open_file(ctx, file, mode, password=password, identities=identities, recipients=recipients,
+    return ctx.open(file, mode, password=password, identities=identities, recipients=recipients,
                      additional_passwords=additional_passwords, context_data=context_data, chunk_size=chunk_size,
                      use_decoys=use_decoys, close_file=close_file)
 

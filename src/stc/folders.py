@@ -4,7 +4,7 @@
 directions stream in constant memory through a pipe between two threads (no temporary tar).
 Extraction checks every member before writing it (absolute paths, ``..``, links leaving the
 target, devices, FIFOs, setuid/setgid bits and absurd depths are refused, naming the member),
-writes it through :mod:`stc.safe_extract` (relative to a folder descriptor, never following a
+writes it through :mod:`stc.files.extract` (relative to a folder descriptor, never following a
 link) into a private temporary folder beside the target, and renames that into place only
 after the final chunk authenticated: a tampered or truncated archive leaves nothing behind.
 """
@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._encoding import DEFAULT_SEED, Seed
 from .context import STCContext
+from .crypto.encoding import DEFAULT_SEED, Seed
 from .errors import ParameterError
-from .filestream import Progress
-from .outputs import PathOrFile
-from .recipients import Identity, Recipient
-from .safe_extract import Extractor, FolderError, current_umask
+from .files.extract import Extractor, FolderError, current_umask
+from .files.outputs import PathOrFile
+from .files.stream import Progress
+from .keys.recipients import Identity, Recipient
 
 #: Deepest path accepted inside an archive, in components (deeper: refused, naming the member).
 MAX_DEPTH = 256

@@ -3,12 +3,12 @@ written as plaintext (``stc::file://``, ``stc::memory://``, ``stc::s3://`` ...).
 
 It is a chaining filesystem, like fsspec's ``simplecache``: paths are those of the target
 filesystem, and every call that is not about file contents (``rm``, ``mkdir``, ``exists``,
-globbing) goes to the target unchanged.  Opening returns :mod:`stc.fileobj` objects over
+globbing) goes to the target unchanged.  Opening returns :mod:`stc.files.fileobj` objects over
 the target's file objects; ``info`` and ``ls`` report plaintext sizes, computed from the
 header and the ciphertext length (one small read per file, no decryption).
 
 Key material (``password``, ``seed``, ``identities``, ``context_data``) is wrapped in a
-:class:`~stc.secret.Secret` before fsspec computes the instance token, so neither reprs
+:class:`~stc.crypto.secret.Secret` before fsspec computes the instance token, so neither reprs
 nor tokens carry it; see docs/datasets.md for how it reaches Dask workers.
 Installed with the ``fsspec`` extra and registered through the ``fsspec.specs`` entry
 point, so no import is needed.
@@ -23,13 +23,12 @@ from typing import Any
 import fsspec
 from fsspec.implementations.chained import ChainedFileSystem
 
-from ._encoding import DEFAULT_SEED
 from .context import STCContext
+from .crypto.encoding import DEFAULT_SEED
+from .crypto.secret import Secret, reveal
 from .errors import ParameterError, STCError
-from .fileapi import open_file
-from .fileobj import DecryptingReader, EncryptingWriter
-from .filestream import DEFAULT_CHUNK, layout, read_file_header
-from .secret import Secret, reveal
+from .files.fileobj import DecryptingReader, EncryptingWriter
+from .files.stream import DEFAULT_CHUNK, layout, read_file_header
 
 #: Options that are key material: wrapped in Secret before fsspec tokenizes them.
 SECRET_OPTIONS = ("password", "additional_passwords", "seed", "identities", "context_data")
@@ -123,7 +122,7 @@ class STCFileSystem(ChainedFileSystem, metaclass=_SecretOptions):  # type: ignor
         if mode == "rb":
             raw = self.fs.open(path, "rb", block_size=block_size, cache_options=cache_options, **kwargs)
             try:
-                return open_file(self._ctx, raw, "rb", password=self._keys["password"],
+                return self._ctx.open(raw, "rb", password=self._keys["password"],
                                  identities=self._keys["identities"], context_data=self._context_data,
                                  close_file=True)
             except BaseException:
@@ -131,7 +130,7 @@ class STCFileSystem(ChainedFileSystem, metaclass=_SecretOptions):  # type: ignor
                 raise
         if mode != "wb":
             raise ParameterError(f"mode must be 'rb' or 'wb' (text modes wrap these); got {mode!r}")
-        return open_file(self._ctx, TargetWriter(self.fs, path, **kwargs), "wb",
+        return self._ctx.open(TargetWriter(self.fs, path, **kwargs), "wb",
                          password=self._keys["password"], additional_passwords=self._keys["additional_passwords"],
                          recipients=self._keys["recipients"], context_data=self._context_data,
                          chunk_size=self._keys["chunk_size"], use_decoys=self._keys["use_decoys"], close_file=True)

@@ -17,15 +17,15 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
-from ._encoding import DEFAULT_SEED, ContextData, Password, Seed
-from ._payload import chunk_nonce
 from .context import STCContext, decrypting_context
+from .crypto.encoding import DEFAULT_SEED, ContextData, Password, Seed
+from .crypto.payload import chunk_nonce
+from .crypto.suite import TAG_SIZE
 from .errors import FormatError, IntegrityError, ParameterError, WrongPasswordError
-from .filestream import Progress, decrypt_file
-from .headers import Header, as_file_header, parse_header
-from .outputs import PathOrFile
-from .recipients import Identity
-from .suite import TAG_SIZE
+from .files.outputs import PathOrFile
+from .files.stream import Progress, decrypt_file
+from .formats.headers import Header, as_file_header, parse_header
+from .keys.recipients import Identity
 
 
 def _context(ctx: STCContext | None, seed: Seed | None, metadata: Header | None = None) -> STCContext:

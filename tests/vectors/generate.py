@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
 import stc  # noqa: E402
-from stc.format_v3 import FLAG_CONTEXT, FLAG_TEXT  # noqa: E402
+from stc.formats.v3 import FLAG_CONTEXT, FLAG_TEXT  # noqa: E402
 
 # Argon2id 1 MiB, 1 pass: vectors, not security (release 0.1 could write this cost; it still decrypts)
 CHEAP = {"lattice_size": 16, "depth": 2, "insecure_allow_weak_kdf": True}
@@ -66,7 +66,7 @@ XWING_SECRET = hashlib.shake_256(b"stc test identity xwing").digest(32)
 
 
 def test_identities() -> dict[str, Any]:
-    from stc.recipients import X25519Identity, XWingIdentity
+    from stc.keys.recipients import X25519Identity, XWingIdentity
 
     return {"x25519": X25519Identity(X25519_SECRET), "xwing": XWingIdentity(XWING_SECRET)}
 
@@ -341,7 +341,7 @@ def build_files() -> list[dict[str, Any]]:
 
 def build_armor() -> list[dict[str, Any]]:
     """Armored forms (armor.json) of the version-2 file good_three_chunks: good and malformed."""
-    from stc import armor
+    from stc.formats import armor
 
     binary = bytes.fromhex(next(v for v in build_files() if v["name"] == "good_three_chunks")["file"])
     sink = io.BytesIO()

@@ -1,25 +1,24 @@
 """Helpers every ``stc`` command shares: exit codes, error lines, signals, passphrases, checks
-of inputs and outputs made before any prompt, and the progress bar."""
+of inputs and outputs made before any prompt, and the options; what is shown on a terminal is
+in :mod:`.terminal`."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import getpass
-import io
 import json
 import os
 import re
 import signal
 import stat
 import sys
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .. import DEFAULT_SEED, profiles
+from .. import DEFAULT_SEED
 from ..errors import (
     ContextMismatchError,
     DecryptionError,
@@ -29,10 +28,10 @@ from ..errors import (
     STCError,
     WrongPasswordError,
 )
+from . import profiles
 
 if TYPE_CHECKING:
-    from ..filestream import Progress
-    from ..recipients import Identity
+    from ..keys.recipients import Identity
 
 PRESETS = {"fast": (64, 4), "balanced": (128, 6), "paranoid": (256, 8)}
 EXIT_DECRYPT, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 1, 2, 130, 141
@@ -186,7 +185,7 @@ def check_output(path: str, force: bool, input_path: str | None = None) -> None:
     """OUTPUT does not exist (or --force), its directory exists and is writable, and it is not INPUT."""
     if path == "-":
         return
-    from ..outputs import stream_node
+    from ..files.outputs import stream_node
 
     try:
         if stream_node(path):
@@ -264,7 +263,7 @@ def recipients_from(values: tuple[str, ...], files: tuple[str, ...], stdin_is_da
 
 def identities_from(files: tuple[str, ...]) -> list[Identity]:
     """Identities from ``-i`` files; warns when a file is readable by others."""
-    from ..recipients import load_identities, loose_permissions
+    from ..keys.recipients import load_identities, loose_permissions
 
     out: list[Identity] = []
     for path in files:
@@ -272,74 +271,6 @@ def identities_from(files: tuple[str, ...]) -> list[Identity]:
             click.echo(f"stc: warning: {path} is readable by other users; run chmod 600 {path}", err=True)
         out += load_identities(path if path != "-" else "/dev/stdin")
     return out
-
-
-class Peekable(io.RawIOBase):
-    """A raw stream that gives back bytes already read for a look at the start of the input."""
-
-    def __init__(self, raw: Any) -> None:
-        self._raw, self._head = raw, b""
-
-    def peek(self, n: int) -> bytes:
-        """The first ``n`` bytes (fewer only at end of input), without consuming them."""
-        while len(self._head) < n:
-            more = self._raw.read(n - len(self._head))
-            if not more:
-                break
-            self._head += more
-        return self._head[:n]
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, view: Any) -> int:
-        if self._head:
-            n = min(len(view), len(self._head))
-            view[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        n = self._raw.readinto(view)
-        return int(n or 0)
-
-
-def same_terminal_as_stderr() -> bool:
-    """True when stdout is the terminal stderr also draws on (no bar over the plaintext then)."""
-    try:
-        return sys.stdout.isatty() and os.path.samestat(os.fstat(1), os.fstat(2))
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool, total: int | None, label: str) -> Iterator[Progress | None]:
-    """A tqdm bar on stderr when stderr is a terminal, then a one-line summary; else None."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from tqdm import tqdm
-
-    started, done = time.perf_counter(), [0]
-    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr,
-              leave=False, dynamic_ncols=True) as bar:
-
-        def update(count: int, _total: int | None) -> None:
-            bar.update(count - bar.n)
-            done[0] = count
-
-        yield update
-    elapsed = max(time.perf_counter() - started, 1e-9)
-    rate = f" ({human_size(done[0] / elapsed)}/s)" if done[0] >= 1 << 20 else ""
-    click.echo(f"stc: {label}: {human_size(done[0])} in {elapsed:.2f} s{rate}", err=True)
-
-
-def human_size(count: float) -> str:
-    """``512 bytes``, ``1.5 KiB``, ``64.0 MiB``, ``1.00 GiB``: binary units, as the progress bar shows."""
-    if count < 1024:
-        return f"{count:.0f} bytes"
-    for unit, scale in (("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40)):
-        if count < scale * 1024 or unit == "TiB":
-            return f"{count / scale:.2f} {unit}" if unit in ("GiB", "TiB") else f"{count / scale:.1f} {unit}"
-    raise AssertionError("unreachable")
 
 
 def _nonempty_seed(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -358,26 +289,6 @@ def _keep_limit(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     if value is not None and param.name is not None:
         ctx.meta[f"stc.{param.name}"] = value
     return value
-
-
-_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
-
-
-def printable(text: str) -> str:
-    """``text`` safe for a terminal, as ``ls -b`` shows names: control, format and other
-    non-printable characters (ESC, CR, BEL, bidirectional overrides...) escaped with a backslash."""
-    if text.isprintable() and "\\" not in text:
-        return text
-    out = []
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif char.isprintable():
-            out.append(char)
-        else:
-            code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-    return "".join(out)
 
 
 def limits_option(command: Any) -> Any:

@@ -18,14 +18,14 @@ from typing import Any
 
 import click
 
-from .. import armor
 from ..context import STCContext, decrypting_context
 from ..errors import ParameterError
-from ..format_v2 import CORE_SIZE, LAYOUT_PASSPHRASE, max_size
-from ..headers import parse_header
-from ..outputs import atomic_output, stream_node
-from ..recipients import parse_recipients
-from ..rekeyfile import finish_interrupted
+from ..files.outputs import atomic_output, stream_node
+from ..files.rekey import finish_interrupted
+from ..formats import armor
+from ..formats.headers import parse_header
+from ..formats.v2 import CORE_SIZE, LAYOUT_PASSPHRASE, max_size
+from ..keys.recipients import parse_recipients
 from . import remote
 from ._common import (
     EXIT_DECRYPT,
@@ -41,18 +41,17 @@ from ._common import (
     parse_context,
     passfile_option,
     profile_option,
-    progress_bar,
     quiet_option,
     read_passphrase,
     reader_limits,
     recipients_from,
     reported_errors,
-    same_terminal_as_stderr,
     seed_option,
     settings,
 )
 from .inputs import checked_input, open_input, spool
 from .table import EXIT_CODES_HELP
+from .terminal import progress_bar, same_terminal_as_stderr
 
 MAX_MESSAGE = 1 << 30  # a one-value message is decrypted in memory
 
@@ -297,9 +296,7 @@ def _parse_range(spec: str) -> tuple[int, int]:
 
 def _decrypt_range(ctx: STCContext, stream: Any, output: str, span: tuple[int, int], keys: dict[str, Any]) -> None:
     """Random access through a seekable reader: only the chunks of the span (and the final one)."""
-    from ..fileapi import open_file
-
-    with open_file(ctx, stream, "rb", **keys) as reader:
+    with ctx.open(stream, "rb", **keys) as reader:
         size = reader.seek(0, io.SEEK_END)
         if span[0] > size:  # as decrypt_range refuses it
             raise ParameterError(f"the range starts at byte {span[0]}, past the end of the {size}-byte plaintext")

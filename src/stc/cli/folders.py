@@ -14,7 +14,7 @@ import click
 
 from ..context import STCContext, decrypting_context
 from ..folders import decrypt_folder, encrypt_folder, folder_size, list_folder
-from ..recipients import parse_recipients
+from ..keys.recipients import parse_recipients
 from . import remote
 from ._common import (
     EXIT_USAGE,
@@ -28,9 +28,7 @@ from ._common import (
     one_preset,
     parse_context,
     passfile_option,
-    printable,
     profile_option,
-    progress_bar,
     quiet_option,
     read_passphrase,
     reader_limits,
@@ -41,6 +39,7 @@ from ._common import (
 )
 from .inputs import checked_input, for_api, open_input
 from .table import EXIT_CODES_HELP
+from .terminal import printable, progress_bar
 
 
 @click.command("encrypt-folder", epilog=EXIT_CODES_HELP)
@@ -215,7 +214,7 @@ def recommend_cmd(path: str, as_json: bool) -> None:
       stc recommend movie.mkv
       stc recommend ~/taxes --json
     """
-    from ..recommend import recommend
+    from .recommend import recommend
 
     with reported_errors():
         report = recommend(path)

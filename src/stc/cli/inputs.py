@@ -15,9 +15,14 @@ import sys
 import tempfile
 from typing import Any
 
-from .. import armor
+from ..formats import armor
 from . import remote
-from ._common import EXIT_DECRYPT, Peekable, check_input, die
+from ._common import (
+    EXIT_DECRYPT,
+    check_input,
+    die,
+)
+from .terminal import Peekable
 
 HEAD = armor.DETECT  # enough to see the magic, or the armor line after its white space
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 
 import click
 
-from .. import armor
 from ..context import STCContext
-from ..format_v2 import CORE_SIZE, HeaderV2
-from ..outputs import atomic_output
-from ..recipients import generate_identity, load_identities
-from ..rekeyfile import locked
+from ..files.outputs import atomic_output
+from ..files.rekey import locked
+from ..formats import armor
+from ..formats.v2 import CORE_SIZE, HeaderV2
+from ..keys.recipients import generate_identity, load_identities
 from . import remote
 from ._common import (
     EXIT_USAGE,

@@ -9,14 +9,18 @@ from pathlib import Path
 
 import click
 
-from ._common import EXIT_USAGE, die, progress_bar
+from ._common import (
+    EXIT_USAGE,
+    die,
+)
+from .terminal import progress_bar
 
 
 @click.command()
 @click.option("--frames", default=60, show_default=True, help="Frames in the P2P part.")
 def demo(frames: int) -> None:
     """Run the main job: a message with context data, a file, and a live P2P stream."""
-    from ..demo import file_demo, folder_demo, message_demo, stream_demo
+    from .demo import file_demo, folder_demo, message_demo, stream_demo
 
     click.echo("STC demo: everything runs locally in a temporary folder.\n")
     m = message_demo()
@@ -67,7 +71,7 @@ def stream_demo_cmd(frames: int, fps: float, size: int, chaos: bool, as_json: bo
     """Run a sender and a receiver over loopback UDP and report fps, latency and rejections."""
     import asyncio
 
-    from ..demo import stream_demo
+    from .demo import stream_demo
 
     if not 8 <= size <= 65000 or frames < 1 or not 0 < fps <= 10000:
         die("--size must be 8..65000, --frames >= 1, --fps in (0, 10000]", EXIT_USAGE)
@@ -89,7 +93,7 @@ def stream_demo_cmd(frames: int, fps: float, size: int, chaos: bool, as_json: bo
               help="Where benchmark files go (default /dev/shm when present, so disk is not measured).")
 def bench(quick: bool, json_path: str | None, plot_path: str | None, workdir: str | None) -> None:
     """Benchmark messages, files and frames against the bare AEAD and installed peers."""
-    from ..bench import plot, run_all
+    from .bench import plot, run_all
 
     if plot_path:
         import importlib.util

@@ -16,24 +16,20 @@ randomness) before it can seal.
 from __future__ import annotations
 
 import os
-import struct
 import threading
 import time
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-
-from .. import _forksafe
-from .._encoding import Seed
-from ..errors import FormatError, IntegrityError, ParameterError, ReplayError
-from ..suite import AEAD, TAG_SIZE, Suite
+from ..crypto import forksafe as _forksafe
+from ..crypto.encoding import Seed
+from ..crypto.suite import AEAD, TAG_SIZE, Suite
+from ..errors import FormatError, ParameterError
 from .frame import (
     FLAG_MULTI,
     FLAG_SINGLE,
     HEADER,
     HEADER_SIZE,
     HEADER_VERSION,
-    HEADER_VERSIONS,
     MAX_DEPTH,
     MAX_EPOCH,
     MAX_SEQUENCE,
@@ -48,7 +44,8 @@ from .frame import (
 )
 from .keys import EpochFrontier, frame_aead_v2, sender_root, session_root
 from .receiver import PeerTable
-from .subchunks import NONCE, open_body, seal, seal_into, sealed_size
+from .receiving import TIMING_MASK, Receiving
+from .subchunks import NONCE, seal, seal_into, sealed_size
 
 #: ``role=`` values and the top bit of the sender id each one writes.
 ROLES: dict[str | None, int | None] = {None: None, "initiator": 0, "responder": 1}
@@ -59,12 +56,7 @@ ROLES: dict[str | None, int | None] = {None: None, "initiator": 0, "responder": 
 #: ``optimal_chunk_size=8192`` to authenticate earlier.
 DEFAULT_SUBCHUNK = 32768
 
-#: Timings are sampled on one frame in 16 (counters are exact), so a frame costs no clock reads
-#: most of the time.
-_TIMING_MASK = 15
-
 _nonce = NONCE.pack
-_unpack_header = HEADER.unpack_from
 _now = time.perf_counter
 
 
@@ -77,12 +69,12 @@ class _Sender:
         self.id, self.frontier, self.epoch, self.aead, self.seq, self.used = sender_id, frontier, epoch, aead, 0, 0
 
 
-class StreamingContext:
+class StreamingContext(Receiving):
     """Encrypt and decrypt real-time frames; one context can both send and receive.
 
     Two contexts made from the same seed interoperate.  A seed given as text is
     stretched once with Argon2id (about 20 ms here); still, a guessable seed can be
-    brute-forced offline from one captured frame: use :class:`stc.handshake.KeyExchange`
+    brute-forced offline from one captured frame: use :class:`stc.p2p.handshake.KeyExchange`
     or 32 random bytes.
 
     ``role`` separates the two directions of a two-party session: "initiator" and
@@ -195,12 +187,6 @@ class StreamingContext:
         self._stats["key_rotations"] += 1
         return s
 
-    @property
-    def cel_depth(self) -> int:
-        """Retired epochs a receiver keeps per sender: initial_depth, growing by one per
-        epoch seen, up to max_depth."""
-        return min(self.max_depth, self.initial_depth + self._stats["epochs_seen"] + self._stats["key_rotations"])
-
     # ---- sending ----------------------------------------------------------------------------
     def _reserve(self, n: int) -> tuple[AEAD, bytes, int, int]:
         """Reserve the next sequence number of our sender (rotating first when due), atomically."""
@@ -225,7 +211,7 @@ class StreamingContext:
         The sequence number is reserved atomically before sealing, so threads sharing
         this context never seal two frames under one (key, nonce).
         """
-        started = _now() if not self._enc_count & _TIMING_MASK else 0.0
+        started = _now() if not self._enc_count & TIMING_MASK else 0.0
         try:
             n = len(data)
         except TypeError:
@@ -252,7 +238,7 @@ class StreamingContext:
         """Seal one frame as one packet, ``header (16 bytes) || payload``, built in a single new
         buffer (no copy of the sealed bytes).  :meth:`decrypt_packet` is its inverse; the bytes
         are those of :meth:`encrypt_chunk` joined."""
-        started = _now() if not self._enc_count & _TIMING_MASK else 0.0
+        started = _now() if not self._enc_count & TIMING_MASK else 0.0
         if type(data) is bytes or type(data) is bytearray:
             view: bytes | bytearray | memoryview = data
         else:
@@ -276,119 +262,6 @@ class StreamingContext:
             self._enc_time += _now() - started
             self._enc_timed += 1
         return out
-
-    # ---- receiving --------------------------------------------------------------------------
-    def decrypt_chunk(self, header: ChunkHeader | bytes, encrypted: bytes) -> bytes:
-        """Authenticate and open one frame, or raise: ReplayError (duplicate, too old, from a
-        retired epoch or forgotten sender, or reflected), IntegrityError (tampered, wrong
-        seed), FormatError (malformed).  A frame is accepted at most once, also under threads."""
-        started = _now() if not self._dec_count & _TIMING_MASK else 0.0
-        if not isinstance(header, ChunkHeader):
-            try:
-                header = ChunkHeader.from_bytes(header)
-            except FormatError:
-                self._count_rejection(replay_error=False)
-                raise
-        hb = header.__dict__.get("_wire") or header.to_bytes()
-        plain = self._open(header.version, header.flags, header.sender_id, header.epoch, header.sequence, hb,
-                           encrypted, None)
-        if started:
-            self._dec_time += _now() - started
-            self._dec_timed += 1
-        return plain  # type: ignore[return-value]
-
-    def decrypt_packet(self, packet: bytes | bytearray | memoryview) -> bytearray:
-        """Open a packet of :meth:`encrypt_packet` (``header || payload``) into a new bytearray;
-        the checks and errors of :meth:`decrypt_chunk`.  A memoryview is read in place."""
-        started = _now() if not self._dec_count & _TIMING_MASK else 0.0
-        try:
-            view = memoryview(packet)
-            if view.format != "B":
-                view = view.cast("B")
-            version, flags, sender_id, epoch, seq = _unpack_header(view)
-        except (TypeError, struct.error):
-            self._count_rejection(replay_error=False)
-            raise FormatError(f"a packet is bytes of at least {HEADER_SIZE} (the frame header)") from None
-        if version not in HEADER_VERSIONS or flags > FLAG_MULTI:
-            self._count_rejection(replay_error=False)
-            raise FormatError(f"unsupported frame header version {version}" if version not in HEADER_VERSIONS
-                              else f"unknown frame flags 0x{flags:02x}")
-        hb = packet[:HEADER_SIZE] if type(packet) is bytes else bytes(view[:HEADER_SIZE])
-        plain = self._open(version, flags, sender_id, epoch, seq, hb, view[HEADER_SIZE:], bytearray)
-        if started:
-            self._dec_time += _now() - started
-            self._dec_timed += 1
-        return plain  # type: ignore[return-value]
-
-    def _open(self, version: int, flags: int, sender_id: bytes, epoch: int, seq: int, hb: bytes,
-              encrypted: bytes | memoryview, into: type[bytearray] | None) -> bytes | bytearray:
-        """Authenticate a frame against the replay state and open it (see decrypt_chunk); with
-        ``into``, the plaintext is decrypted into a new bytearray (no copy)."""
-        try:
-            if self._role_bit is not None and sender_id[0] >> 7 == self._role_bit:
-                raise ReplayError(f"the frame was sent by this session's {self.role} side (a reflected frame)")
-            peer = self._table.peers.get(sender_id)
-            key = peer.epochs.get(epoch) if peer is not None else None
-            pending = header = None
-            if key is None:
-                header = make_header(version, flags, sender_id, epoch, seq, hb)
-                key, pending = self._table.derive(peer, header, self.cel_depth)
-            elif seq <= key.window.highest:
-                key.window.check(seq)  # early refusal; checked again with the commit
-            try:
-                if flags == FLAG_MULTI:
-                    plain: bytes | bytearray = open_body(key.aead, hb, seq, encrypted, into)
-                elif into is None:
-                    plain = key.aead.decrypt(_nonce(seq, 0, 1), encrypted, hb)
-                else:
-                    if len(encrypted) < TAG_SIZE:
-                        raise InvalidTag
-                    plain = into(len(encrypted) - TAG_SIZE)
-                    key.aead.decrypt_into(_nonce(seq, 0, 1), encrypted, hb, plain)
-            except InvalidTag:
-                raise IntegrityError(
-                    "frame did not authenticate: tampered, truncated, or sealed under another seed"
-                ) from None
-            except TypeError:
-                raise FormatError("frame payload must be bytes") from None
-            lock = self._recv_lock
-            lock.acquire()
-            try:
-                if pending is None:  # a stored epoch: check and set the window bit together
-                    window = key.window
-                    if seq > window.highest:
-                        shift = seq - window.highest
-                        window.bitmap = ((window.bitmap << shift) | 1) & window.mask if shift < window.size else 1
-                        window.highest = seq
-                    else:
-                        window.check(seq)
-                        window.commit(seq)
-                    # Least recently heard is forgotten first.  If another thread forgot this sender
-                    # meanwhile, its floor already refuses this epoch, so the bit set here still rules.
-                    try:  # noqa: SIM105  (contextlib.suppress costs as much as the lock here)
-                        self._table.peers.move_to_end(sender_id)
-                    except KeyError:
-                        pass
-                else:
-                    assert header is not None
-                    self._stats["epochs_seen"] += self._table.commit_locked(header, pending, self.cel_depth)
-                self._dec_count += 1
-                self._dec_bytes += len(plain)
-            finally:
-                lock.release()
-        except ReplayError:
-            self._count_rejection(replay_error=True)
-            raise
-        except (IntegrityError, FormatError):
-            self._count_rejection(replay_error=False)
-            raise
-        return plain
-
-    def _count_rejection(self, *, replay_error: bool) -> None:
-        with self._recv_lock:
-            self._stats["frames_rejected"] += 1
-            if replay_error:
-                self._stats["replays_rejected"] += 1
 
     # ---- session description and stats ----------------------------------------------------
     def get_stream_metadata(self) -> bytes:

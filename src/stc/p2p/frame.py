@@ -8,8 +8,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from ..crypto.suite import Suite
 from ..errors import FormatError, ParameterError
-from ..suite import Suite
 
 #: Version 1: per-sender hash chain of epoch keys (read only).  Version 2: 16-ary epoch tree.
 HEADER_VERSION_V1 = 1

@@ -12,10 +12,10 @@ Version 1 (read only): ``chain_{e+1} = HKDF(chain_e)``, one step per epoch.
 
 from __future__ import annotations
 
-from .. import _encoding
-from .._encoding import Seed
-from ..kdf import KdfParams, argon2id, hkdf, hkdf_expand
-from ..suite import AEAD, KEY_SIZE, Suite
+from ..crypto import encoding as _encoding
+from ..crypto.encoding import Seed
+from ..crypto.kdf import KdfParams, argon2id, hkdf, hkdf_expand
+from ..crypto.suite import AEAD, KEY_SIZE, Suite
 
 #: Cost of stretching a human seed: Argon2id, 16 MiB, 2 passes, 4 lanes (about 20 ms here).
 SEED_KDF = KdfParams(memory_kib=16384, passes=2, lanes=4)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from ..crypto.suite import AEAD, Suite
 from ..errors import IntegrityError, ReplayError
-from ..suite import AEAD, Suite
 from .frame import HEADER_VERSION, ChunkHeader
 from .keys import chain0, epoch_leaf, frame_aead_v1, frame_aead_v2, next_chain, sender_root
 from .replay import RetiredSenders, Window, tracked_over

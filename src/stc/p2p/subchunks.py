@@ -9,8 +9,8 @@ from __future__ import annotations
 import struct
 import threading
 
+from ..crypto.suite import AEAD, TAG_SIZE
 from ..errors import IntegrityError
-from ..suite import AEAD, TAG_SIZE
 from .frame import MAX_SUBCHUNK, MIN_SUBCHUNK
 
 NONCE = struct.Struct(">IIB3x")

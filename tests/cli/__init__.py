@@ -1,0 +1,1 @@
+"""The command line, through subprocesses, a pseudo-terminal and click's runner."""

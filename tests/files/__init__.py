@@ -1,0 +1,1 @@
+"""The chunk stream, both-cores workers and encrypted file objects."""

@@ -1,0 +1,1 @@
+"""Wire formats: every header's parser at its edges, and the known-answer vectors."""
