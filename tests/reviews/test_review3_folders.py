@@ -132,6 +132,15 @@ def test_good_links_inside_the_folder_are_kept(ctx: stc.STCContext, tmp_path: Pa
     assert os.stat(out / "hard").st_ino == os.stat(out / "lib" / "real.so").st_ino
 
 
+def test_good_a_hard_link_to_a_deep_file_is_the_same_file(ctx: stc.STCContext, tmp_path: Path) -> None:
+    enc = tmp_path / "deep.stc"
+    _encrypt(ctx, enc, [_member("a/b/f", data=b"deep"), _member("a/b/g", data=b"other"),
+                        _member("h", tarfile.LNKTYPE, linkname="a/b/f")])
+    out = tmp_path / "out"
+    folders.decrypt_folder(enc, out, "pw", ctx=ctx)
+    assert os.stat(out / "h").st_ino == os.stat(out / "a" / "b" / "f").st_ino and (out / "h").read_bytes() == b"deep"
+
+
 def test_fail_a_link_chain_longer_than_the_bound_is_refused(ctx: stc.STCContext, tmp_path: Path) -> None:
     chain = [_member("l0", tarfile.SYMTYPE, linkname="f")]
     chain += [_member(f"l{i}", tarfile.SYMTYPE, linkname=f"l{i - 1}") for i in range(1, MAX_LINK_STEPS + 2)]
@@ -154,7 +163,15 @@ def test_fail_a_link_chain_longer_than_the_bound_is_refused(ctx: stc.STCContext,
      "other than a file"),
     ("hardlink_through_link", [_member("d", tarfile.DIRTYPE), _member("d/f", data=b"x"),
                                _member("l", tarfile.SYMTYPE, linkname="d"),
-                               _member("h", tarfile.LNKTYPE, linkname="l/f")], "passes through a symlink"),
+                               _member("h", tarfile.LNKTYPE, linkname="l/f")],
+     r"^archive member 'h': its path passes through a symlink or a file \('l'\); refused$"),
+    ("hardlink_to_a_symlink", [_member("f", data=b"x"), _member("s", tarfile.SYMTYPE, linkname="f"),
+                               _member("h", tarfile.LNKTYPE, linkname="s")],
+     r"^archive member 'h': a hard link to something other than a file$"),
+    ("hardlink_to_a_deep_folder", [_member("a/b/f", tarfile.DIRTYPE), _member("h", tarfile.LNKTYPE, linkname="a/b/f")],
+     "other than a file"),
+    ("hardlink_with_no_target", [_member("h", tarfile.LNKTYPE, linkname=".")],
+     r"^archive member 'h': a hard link with no target$"),
 ])
 def test_fail_colliding_or_dangling_members(ctx: stc.STCContext, tmp_path: Path, case: str, members: Members,
                                             words: str) -> None:

@@ -303,6 +303,20 @@ def test_fail_a_malformed_max_kdf_is_a_parameter_error(bad: Any) -> None:
         stc.STCContext("s", max_kdf=bad)
 
 
+@pytest.mark.parametrize(("value", "ok"), [
+    ((8, 1), True), ((7, 1), False), ((8, 0), False),  # the least: Argon2's 8 KiB, one pass
+    ((1 << 20, 16), True), ((1 << 20 | 1, 16), False), ((1 << 20, 17), False),  # the most any header may ask
+])
+def test_max_kdf_bounds_exactly(value: tuple[int, int], ok: bool) -> None:
+    if ok:
+        assert kdf.KdfCeiling.parse(value) == kdf.KdfCeiling(*value)
+        return
+    with pytest.raises(stc.ParameterError) as caught:
+        kdf.KdfCeiling.parse(value)
+    assert str(caught.value) == ("max_kdf must be at most 1024 MiB and 16 passes (what any header may ask); "
+                                 f"got {value!r}")
+
+
 def test_fail_the_command_line_names_the_flag_and_refuses_a_bad_one(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     blob = _heavy_blob(2, monkeypatch)

@@ -115,6 +115,8 @@ def _opens_body(fd: int, new: bytes, opener: Opener) -> bool:
     except STCError:
         return False
     body = os.fstat(fd).st_size - len(new)
+    if body < TAG_SIZE:  # cut inside or right after the header: no chunk to prove anything with
+        return False
     enc = header.chunk_size + TAG_SIZE
     try:
         aead.decrypt(chunk_nonce(0, body <= enc), os.pread(fd, min(body, enc), len(new)), None)
