@@ -39,7 +39,7 @@ def test_fail_a_digest_alone_after_the_magic_is_incomplete() -> None:
 def test_good_the_largest_journal_a_re_key_writes_parses() -> None:
     largest = _record(b"o" * 38_017, b"n" * 38_017)  # two of the longest version-2 headers
     assert len(largest) <= rekeyfile._MAX_JOURNAL and rekeyfile._parse_journal(largest) is not None
-    over = _record(b"o" * 40_000, b"n" * 40_000)
+    over = _record(b"o" * 40_012, b"n" * 40_012)  # 80,065 bytes: one past the bound
     assert len(over) > rekeyfile._MAX_JOURNAL and rekeyfile._parse_journal(over) is None
 
 
