@@ -96,13 +96,9 @@ def _walk(root: str, excludes: Sequence[str]) -> Iterator[str]:
         rel_dir = os.path.relpath(directory, root)
         dirs.sort()
         kept = []
-        for d in dirs:
+        for d in dirs:  # a symlink to a directory is listed here too: stored as a link, never followed
             rel = os.path.normpath(os.path.join(rel_dir, d))
-            if excluded(rel):
-                continue
-            if os.path.islink(os.path.join(directory, d)):
-                yield rel  # a symlink to a directory is stored as a link, never followed
-            else:
+            if not excluded(rel):
                 kept.append(d)
                 yield rel
         dirs[:] = kept
