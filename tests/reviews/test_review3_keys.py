@@ -85,6 +85,39 @@ def test_fail_a_journal_planted_from_the_first_31_bytes_is_never_applied(ctx: st
         assert enc.read_bytes() == before and journal.exists()  # left alone, never acted on
 
 
+@pytest.mark.parametrize("reader", ["decrypt_range", "decrypt_stream", "open"])
+@pytest.mark.parametrize("who", ["new passphrase", "added identity"])
+def test_good_a_reader_the_re_key_let_in_finishes_it_by_the_first_chunk(ctx: stc.STCContext, tmp_path: Path,
+                                                                        people: dict[str, Any], who: str,
+                                                                        reader: str) -> None:
+    """Interrupted after its journal: the header on disk does not open for this reader (it was
+    not let in yet), the journal's new header does, and the body's first chunk proves it."""
+    alice, bob = people["alice"], people["bob"]
+    context = {"tenant": 7}
+    enc = _file(tmp_path, ctx, password="old", recipients=[alice.recipient], context_data=context)
+    before = enc.read_bytes()
+    copy = tmp_path / "copy.stc"
+    copy.write_bytes(before)
+    if who == "new passphrase":
+        ctx.rekey(copy, identities=[alice], new_password="new")
+        keys: dict[str, Any] = {"password": "new"}
+    else:
+        ctx.rekey(copy, identities=[alice], add=[bob.recipient])
+        keys = {"identities": [bob]}
+    size = _header_size(before)
+    assert _header_size(copy.read_bytes()) == size  # re-keyed in place: a journal would have been written
+    journal = _journal(enc, before[:size], copy.read_bytes()[:size])
+    if reader == "decrypt_range":
+        assert ctx.decrypt_range(enc, 10, 100, context_data=context, **keys) == DATA[10:110]
+    elif reader == "decrypt_stream":
+        ctx.decrypt_stream(enc, output_path=tmp_path / "out", context_data=context, **keys)
+        assert (tmp_path / "out").read_bytes() == DATA
+    else:
+        with stc.open(enc, "rb", ctx=ctx, context_data=context, **keys) as f:
+            assert f.read() == DATA
+    assert not journal.exists() and enc.read_bytes() == copy.read_bytes()
+
+
 def test_fail_a_journal_built_with_the_victims_public_key_is_never_applied(ctx: stc.STCContext, tmp_path: Path,
                                                                           people: dict[str, Any]) -> None:
     alice = people["alice"]
@@ -286,6 +319,7 @@ def test_good_the_ceiling_is_inclusive_and_each_dimension_counts(monkeypatch: py
     assert not ceiling.allows(kdf.KdfParams(256 * 1024, 5))
     assert ceiling.option() == "256:4" and ceiling.describe() == "256 MiB and 4 passes"
     assert kdf.KdfCeiling(1025, 1).option() == "2:1" and kdf.KdfCeiling(1024, 1).describe() == "1 MiB and 1 pass"
+    assert kdf.KdfCeiling(2048, 2).describe() == "2 MiB and 2 passes"
 
 
 def test_good_a_context_reads_what_it_writes_even_above_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
