@@ -141,6 +141,25 @@ def test_good_a_hard_link_to_a_deep_file_is_the_same_file(ctx: stc.STCContext, t
     assert os.stat(out / "h").st_ino == os.stat(out / "a" / "b" / "f").st_ino and (out / "h").read_bytes() == b"deep"
 
 
+def test_good_folders_the_archive_implies_are_made_private_and_odd_names_normalised(
+        ctx: stc.STCContext, tmp_path: Path) -> None:
+    enc = tmp_path / "implied.stc"
+    _encrypt(ctx, enc, [_member("x/y/z.txt", data=b"deep"), _member("./w//v.txt", data=b"dots"),
+                        _member("x/link", tarfile.SYMTYPE, linkname="y/z.txt", mtime=1_000_000)])
+    out = tmp_path / "out"
+    cwd = os.getcwd()
+    os.chdir(tmp_path)  # a folder made relative to the wrong place would show up here
+    try:
+        folders.decrypt_folder(enc, out, "pw", ctx=ctx)
+    finally:
+        os.chdir(cwd)
+    assert (out / "x" / "y" / "z.txt").read_bytes() == b"deep" and (out / "w" / "v.txt").read_bytes() == b"dots"
+    for implied in (out / "x", out / "x" / "y", out / "w"):  # never listed: made 0700, as mkdir -m 700
+        assert stat.S_IMODE(os.stat(implied).st_mode) == 0o700
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["implied.stc", "out"]
+    assert os.lstat(out / "x" / "link").st_mtime == 1_000_000  # the link's own time, not its target's
+
+
 def test_fail_a_link_chain_longer_than_the_bound_is_refused(ctx: stc.STCContext, tmp_path: Path) -> None:
     chain = [_member("l0", tarfile.SYMTYPE, linkname="f")]
     chain += [_member(f"l{i}", tarfile.SYMTYPE, linkname=f"l{i - 1}") for i in range(1, MAX_LINK_STEPS + 2)]
@@ -156,7 +175,18 @@ def test_fail_a_link_chain_longer_than_the_bound_is_refused(ctx: stc.STCContext,
 
 @pytest.mark.parametrize(("case", "members", "words"), [
     ("file_through_file", [_member("f", data=b"x"), _member("f/g", data=b"y")], "passes through"),
-    ("twice", [_member("f", data=b"x"), _member("f", data=b"y")], "appears twice"),
+    ("twice", [_member("f", data=b"x"), _member("f", data=b"y")],
+     r"^archive member 'f' appears twice or over another member; refused$"),
+    ("link_twice", [_member("s", tarfile.SYMTYPE, linkname="f"), _member("s", tarfile.SYMTYPE, linkname="g")],
+     r"^archive member 's' appears twice or over another member; refused$"),
+    ("file_over_a_dangling_link", [_member("s", tarfile.SYMTYPE, linkname="nowhere"), _member("s", data=b"x")],
+     r"^archive member 's' appears twice or over another member; refused$"),
+    ("hardlink_over_a_file", [_member("f", data=b"x"), _member("g", data=b"y"),
+                              _member("g", tarfile.LNKTYPE, linkname="f")],
+     r"^archive member 'g' appears twice or over another member; refused$"),
+    ("hardlink_into_a_missing_folder", [_member("h", tarfile.LNKTYPE, linkname="nope/x")],
+     r"^archive member 'h': links to a path not in the archive$"),
+    ("file_without_a_name", [_member("./", data=b"x")], r"^archive member '\./': no name$"),
     ("dir_over_file", [_member("f", data=b"x"), _member("f", tarfile.DIRTYPE)], "over another member"),
     ("hardlink_to_nothing", [_member("h", tarfile.LNKTYPE, linkname="missing")], "not in the archive"),
     ("hardlink_to_dir", [_member("d", tarfile.DIRTYPE), _member("h", tarfile.LNKTYPE, linkname="d")],
