@@ -52,9 +52,11 @@ class FullDisk(io.RawIOBase):
         return len(b)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def s3() -> Iterator[dict[str, Any]]:
-    """An S3 bucket ``bucket`` on moto's real server on 127.0.0.1; yields s3fs options."""
+    """An S3 bucket ``bucket`` on moto's real server on 127.0.0.1, one for the session (a second
+    server may get the first one's port, and fsspec's cached instances would remember its
+    listings); yields s3fs options."""
     moto_server = pytest.importorskip("moto.server")
     pytest.importorskip("s3fs")
     import fsspec
@@ -64,7 +66,7 @@ def s3() -> Iterator[dict[str, Any]]:
     host, port = server.get_host_and_port()
     options = {"endpoint_url": f"http://{host}:{port}", "key": "testing", "secret": "testing"}
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    fsspec.filesystem("s3", **options).mkdir("bucket")
+    fsspec.filesystem("s3", skip_instance_cache=True, **options).mkdir("bucket")
     try:
         yield options
     finally:
