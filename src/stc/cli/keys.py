@@ -14,7 +14,6 @@ from collections.abc import Iterator
 import click
 
 from ..context import STCContext
-from ..files.outputs import atomic_output
 from ..files.rekey import locked
 from ..formats import armor
 from ..formats.v2 import CORE_SIZE, HeaderV2
@@ -163,11 +162,21 @@ def _binary_form(file: str, head: bytes) -> Iterator[str]:
             with os.fdopen(fd, "wb") as out, open(file, "rb") as src:
                 shutil.copyfileobj(armor.ArmorReader(src), out, 1 << 20)
             yield binary
-            mode = stat.S_IMODE(os.stat(file).st_mode)
-            with atomic_output(file) as out, open(binary, "rb") as src:
-                writer = armor.ArmorWriter(out)
-                shutil.copyfileobj(src, writer, 1 << 20)
-                writer.close()
-            os.chmod(file, mode)  # the re-keyed file keeps its mode, as a binary one re-keyed in place does
+            # armored again into a second private file, given FILE's mode, then renamed over FILE
+            fd, armored = tempfile.mkstemp(dir=os.path.dirname(binary), prefix=f".{os.path.basename(file)}.",
+                                           suffix=".stc-rekey")
+            try:
+                with os.fdopen(fd, "wb") as out, open(binary, "rb") as src:
+                    writer = armor.ArmorWriter(out)
+                    shutil.copyfileobj(src, writer, 1 << 20)
+                    writer.close()
+                    out.flush()
+                    os.fchmod(out.fileno(), stat.S_IMODE(os.stat(file).st_mode))
+                    os.fsync(out.fileno())
+                os.replace(armored, file)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(armored)
+                raise
         finally:
             os.unlink(binary)
