@@ -229,3 +229,26 @@ def test_good_the_journal_of_an_in_place_rekey_is_private(tmp_path: Path, monkey
     finally:
         os.umask(old)
     assert modes == [0o600]
+
+
+@pytest.mark.parametrize("how", ["in place", "by copy"])
+def test_fail_the_first_error_wins_even_when_cleaning_up_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               how: str) -> None:
+    ctx = stc.STCContext("extract", **CHEAP)
+    path = tmp_path / "doc.stc"
+    ctx.encrypt_stream(io.BytesIO(os.urandom(5000)), path, "pw", chunk_size=1024)
+    before = path.read_bytes()
+
+    def broken(*args: Any) -> Any:
+        raise OSError(errno.EIO, "Input/output error")
+
+    def stuck(*args: Any) -> None:
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(rekeyfile.os, "fsync" if how == "in place" else "fchmod", broken)
+    monkeypatch.setattr(rekeyfile.os, "unlink", stuck)
+    change: dict[str, Any] = ({"new_password": "new"} if how == "in place"
+                              else {"add": [stc.generate_identity().recipient]})
+    with pytest.raises(OSError, match="Input/output"):  # not the cleanup's error, nor a TypeError
+        ctx.rekey(path, password="pw", **change)
+    assert path.read_bytes() == before
