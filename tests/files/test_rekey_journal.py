@@ -163,3 +163,65 @@ def test_good_the_passphrase_prefix_is_read_from_the_slot_layout_byte(ctx: stc.S
     assert HeaderV2.has_passphrase_prefix(without[:CORE_SIZE])  # too short to tell: assume one
     assert HeaderV2.has_passphrase_prefix(b"STCF\x01" + without[5 : CORE_SIZE + 1])  # version 1: always
     assert HeaderV2.has_passphrase_prefix(b"STCM\x03" + without[5 : CORE_SIZE + 1])  # version 3: always
+
+
+# ---- finishing: what it returns, and journals that are not what they seem ---------------------------------
+def _planted(ctx: stc.STCContext, tmp_path: Path) -> tuple[Path, bytes, bytes]:
+    """A file and the (old, new) headers of a real re-key of a copy of it (same length)."""
+    alice = generate_identity()
+    path, old = _file(tmp_path, ctx, 3000, password="pw", recipients=[alice.recipient])
+    copy = tmp_path / "copy.stc"
+    copy.write_bytes(path.read_bytes())
+    ctx.rekey(copy, password="pw", add=[generate_identity().recipient])
+    new = copy.read_bytes()[: len(old)]
+    assert len(HeaderV2.parse_prefix(copy.read_bytes())[0].to_bytes()) == len(old)
+    return path, old, new
+
+
+def test_finish_interrupted_says_whether_it_finished(ctx: stc.STCContext, tmp_path: Path) -> None:
+    path, old, new = _planted(ctx, tmp_path)
+    key_of = ctx._key_of("pw", [])
+    journal = Path(rekeyfile.journal_path(path))
+    assert rekeyfile.finish_interrupted(path, key_of) is False  # no journal
+    journal.write_bytes(_record(old, new)[:-1])  # incomplete: the file was not touched yet
+    assert rekeyfile.finish_interrupted(path, key_of) is False and not journal.exists()
+    journal.write_bytes(_record(old, new))
+    with pytest.warns(stc.JournalWarning, match=f"^ignored {journal}: its new header does not open"):
+        assert rekeyfile.finish_interrupted(path, ctx._key_of("wrong", [])) is False
+    assert journal.exists() and path.read_bytes()[: len(old)] == old
+    assert rekeyfile.finish_interrupted(path, key_of) is True
+    assert not journal.exists() and path.read_bytes()[: len(new)] == new
+
+
+def test_fail_a_journal_with_a_second_link_or_behind_a_symlink_is_ignored(ctx: stc.STCContext,
+                                                                         tmp_path: Path) -> None:
+    path, old, new = _planted(ctx, tmp_path)
+    journal = Path(rekeyfile.journal_path(path))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    genuine = elsewhere / "journal"
+    genuine.write_bytes(_record(old, new))  # a journal that would be applied, were it taken
+    os.link(genuine, journal)
+    with pytest.warns(stc.JournalWarning, match="with one link"):
+        assert rekeyfile.finish_interrupted(path, ctx._key_of("pw", [])) is False
+    journal.unlink()
+    journal.symlink_to(genuine)
+    with pytest.warns(stc.JournalWarning, match="not a regular file of this user"):
+        assert rekeyfile.finish_interrupted(path, ctx._key_of("pw", [])) is False
+    assert path.read_bytes()[: len(old)] == old
+
+
+def test_good_a_huge_journal_is_read_only_up_to_its_bound(ctx: stc.STCContext, tmp_path: Path) -> None:
+    import tracemalloc
+
+    path, _, _ = _planted(ctx, tmp_path)
+    journal = Path(rekeyfile.journal_path(path))
+    with open(journal, "wb") as f:
+        f.truncate(32 << 20)  # 32 MiB of nothing
+    tracemalloc.start()
+    try:
+        assert rekeyfile.finish_interrupted(path, ctx._key_of("pw", [])) is False
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak
