@@ -105,6 +105,26 @@ def test_fail_names_too_long_or_too_deep(ctx: stc.STCContext, tmp_path: Path, na
     assert str(caught.value) == f"{f'archive member {name!r}'[:200]}…: {message}"
 
 
+def test_good_a_name_of_exactly_the_longest_length_is_fine(ctx: stc.STCContext, tmp_path: Path) -> None:
+    parts = ["p" * 200] * 20  # 20 folders of 200 characters and their slashes: 4,020 characters
+    name = "/".join(parts) + "/" + "f" * (MAX_NAME - len("/".join(parts)) - 1)
+    assert len(name) == MAX_NAME and len(name.rsplit("/", 1)[1]) <= 255
+    enc = tmp_path / "f.stc"
+    _encrypt(ctx, enc, [_member(name, data=b"x")])
+    members = folders.decrypt_folder(enc, tmp_path / "out", "pw", ctx=ctx)
+    assert [m.name for m in members] == [name]  # written through folder descriptors: no PATH_MAX limit
+    fd = os.open(tmp_path / "out", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with open(os.open(name.rsplit("/", 1)[1], os.O_RDONLY, dir_fd=fd), "rb") as f:
+            assert f.read() == b"x"
+    finally:
+        os.close(fd)
+
+
 def test_good_a_shallow_name_within_the_bounds_is_fine(ctx: stc.STCContext, tmp_path: Path) -> None:
     name = "d/" * (MAX_DEPTH - 1) + "f"
     enc = tmp_path / "f.stc"

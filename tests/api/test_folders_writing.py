@@ -89,7 +89,8 @@ def test_good_progress_runs_up_to_the_archive_size_beside_a_named_daemon_writer(
 
 def test_good_without_a_context_the_seed_makes_one(tree: Path, tmp_path: Path) -> None:
     enc = tmp_path / "t.stc"
-    folders.encrypt_folder(tree / "a", enc, "pw", seed="folder seed")
+    header = folders.encrypt_folder(tree / "a", enc, "pw", seed="folder seed")
+    assert isinstance(header, stc.HeaderV2) and enc.read_bytes().startswith(header.to_bytes())
     assert [m.name for m in folders.list_folder(enc, "pw", seed="folder seed")] == ["one.txt"]
     with pytest.raises(stc.WrongPasswordError):
         folders.list_folder(enc, "pw", seed="another seed")
