@@ -123,3 +123,53 @@ def test_the_checker_catches_an_upward_import(tmp_path: Path) -> None:
     bad.write_text("from ..files.stream import encrypt_file\n")
     assert _imports("formats.v9", bad) == [("files.stream.encrypt_file", False)]
     assert _layer("files.stream") > _layer("formats.v9")
+
+
+def _edges(module: str, path: Path) -> set[str]:
+    """The modules ``module`` imports (any depth of laziness, but not under TYPE_CHECKING): a
+    ``from . import x`` counts the package too, since Python runs its ``__init__`` first."""
+    tree = ast.parse(path.read_text())
+    base = module.split(".") if module != "__init__" else []
+    if path.name != "__init__.py":
+        base = base[:-1]
+    out: set[str] = set()
+
+    def as_module(name: str) -> str:
+        parts = name.split(".")
+        while parts and ".".join(parts) not in MODULES:
+            parts.pop()
+        return ".".join(parts) or "__init__"
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or _in_type_checking(tree, node):
+            continue
+        if node.level:
+            anchor = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+            target = ".".join([*anchor, *([node.module] if node.module else [])])
+        elif node.module and node.module.startswith("stc."):
+            target = node.module[4:]
+        else:
+            continue
+        if node.module is None or (node.level == 0 and node.module == "stc"):
+            out.add(as_module(target))
+        out.update(as_module(f"{target}.{a.name}" if target else a.name) for a in node.names)
+    out.discard(module)
+    return out
+
+
+def test_no_import_cycles() -> None:
+    graph = {m: _edges(m, p) for m, p in MODULES.items()}
+    state: dict[str, int] = {}
+
+    def visit(m: str, trail: list[str]) -> None:
+        state[m] = 1
+        for n in sorted(graph.get(m, ())):
+            if state.get(n) == 1:
+                raise AssertionError(" -> ".join([*trail[trail.index(n):], n]) if n in trail else f"{m} -> {n}")
+            if n not in state:
+                visit(n, [*trail, n])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])

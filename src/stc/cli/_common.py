@@ -28,7 +28,8 @@ from ..errors import (
     STCError,
     WrongPasswordError,
 )
-from . import profiles
+from .profiles import NAMES as PROFILE_NAMES
+from .profiles import get as get_profile
 
 if TYPE_CHECKING:
     from ..keys.recipients import Identity
@@ -326,7 +327,7 @@ force_option = click.option("--force", "-f", is_flag=True, help="Replace an exis
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 
 
-profile_option = click.option("--profile", type=click.Choice(list(profiles.NAMES)),
+profile_option = click.option("--profile", type=click.Choice(list(PROFILE_NAMES)),
                               help="A preset of Argon2id cost, chunk size, decoys and suite (see stc recommend); "
                                    "explicit flags override it.")
 
@@ -334,7 +335,7 @@ profile_option = click.option("--profile", type=click.Choice(list(profiles.NAMES
 def settings(profile: str | None, preset: str | None, chunk_size: str | None, no_decoys: bool,
              suite: str | None) -> dict[str, Any]:
     """Context and stream settings: the profile's, then the explicit flags over them."""
-    base = profiles.get(profile or "document")
+    base = get_profile(profile or "document")
     lattice, depth = PRESETS[preset] if preset else (base.lattice_size, base.depth)
     return {"lattice_size": lattice, "depth": depth, "suite": suite or base.suite,
             "chunk_size": parse_size(chunk_size) if chunk_size else base.chunk_size,

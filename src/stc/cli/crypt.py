@@ -3,6 +3,9 @@
 Everything that can be checked is checked before a passphrase is asked.  Decrypted bytes
 reach stdout only after every chunk authenticated (a first pass reads and authenticates,
 a second writes), unless ``--stream`` is given; only ciphertext is ever spooled to disk.
+
+It stays one module (about 360 lines): ``encrypt``, ``decrypt`` and ``inspect`` share their
+checks of inputs and outputs and the two-pass write to stdout.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from ..formats import armor
 from ..formats.headers import parse_header
 from ..formats.v2 import CORE_SIZE, LAYOUT_PASSPHRASE, max_size
 from ..keys.recipients import parse_recipients
-from . import remote
 from ._common import (
     EXIT_DECRYPT,
     EXIT_USAGE,
@@ -50,6 +52,10 @@ from ._common import (
     settings,
 )
 from .inputs import checked_input, open_input, spool
+from .remote import check_output as check_url_output
+from .remote import is_url, localize
+from .remote import open_input as open_url
+from .remote import output as url_output
 from .table import EXIT_CODES_HELP
 from .terminal import progress_bar, same_terminal_as_stderr
 
@@ -108,8 +114,8 @@ def encrypt(input: str | None, output: str | None, armored: bool, recipients: tu
       stc encrypt notes.txt -a -o notes.txt.stc      # armored (text) output
       stc encrypt db.dump --context-json '{"tenant": 7}' --paranoid
     """
-    source = remote.localize(input or "-")
-    out = remote.localize(output or ("-" if source == "-" else source + ".stc"))
+    source = localize(input or "-")
+    out = localize(output or ("-" if source == "-" else source + ".stc"))
     preset = one_preset(fast, balanced, paranoid) if fast or balanced or paranoid else None
     total = checked_input(source, "to encrypt a folder, use stc encrypt-folder DIR (it keeps names, modes and "
                                    "links in one file)")
@@ -123,7 +129,7 @@ def encrypt(input: str | None, output: str | None, armored: bool, recipients: tu
         ctx = STCContext(seed, lattice_size=chosen["lattice_size"], depth=chosen["depth"], suite=chosen["suite"])
         needs_passphrase = with_passphrase or not to
         password = read_passphrase(passphrase_file, True, source == "-") if needs_passphrase else None
-        src: Any = sys.stdin.buffer if source == "-" else remote.open_input(source) if remote.is_url(source) else source
+        src: Any = sys.stdin.buffer if source == "-" else open_url(source) if is_url(source) else source
         bar = not quiet and not (out == "-" and same_terminal_as_stderr())  # never over the armor it prints
         with _sink(out, source) as raw_out, progress_bar(bar, total, "encrypted") as progress:
             armor_writer = armor.ArmorWriter(raw_out) if armored else None
@@ -137,17 +143,17 @@ def encrypt(input: str | None, output: str | None, armored: bool, recipients: tu
 
 
 def _check_output(output: str, force: bool, source: str) -> None:
-    if remote.is_url(output):
-        remote.check_output(output, force)
+    if is_url(output):
+        check_url_output(output, force)
     else:
-        check_output(output, force, None if remote.is_url(source) else source)
+        check_output(output, force, None if is_url(source) else source)
 
 
 def _sink(output: str, source: str | None = None) -> Any:
     """Where output goes: stdout, a URL (committed on success), or a path (renamed on success)."""
-    if remote.is_url(output):
-        return remote.output(output)
-    local_source = None if source in (None, "-") or remote.is_url(source) else source
+    if is_url(output):
+        return url_output(output)
+    local_source = None if source in (None, "-") or is_url(source) else source
     return atomic_output(sys.stdout.buffer if output == "-" else output, local_source)
 
 
@@ -188,8 +194,8 @@ def decrypt(input: str | None, output: str | None, identity_files: tuple[str, ..
       stc decrypt < docs.tar.stc | tar x
       stc decrypt big.stc --range 1000000:4096 -o part.bin
     """
-    source = remote.localize(input or "-")
-    output = None if output is None else remote.localize(output)
+    source = localize(input or "-")
+    output = None if output is None else localize(output)
     total = checked_input(source)
     if output is None:
         if source == "-" or byte_range:
@@ -215,7 +221,7 @@ def decrypt(input: str | None, output: str | None, identity_files: tuple[str, ..
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, source == "-")
         keys = {"password": password, "identities": identities, "context_data": context_data}
-        if source != "-" and not remote.is_url(source) and not armored \
+        if source != "-" and not is_url(source) and not armored \
                 and finish_interrupted(source, ctx._key_of(password, identities),
                                        ctx._opener(password, identities, context_data)):
             stream.close()  # a re-key a crash interrupted was completed, as the API does: read the new header
@@ -265,8 +271,8 @@ def _decrypt_file(ctx: STCContext, total: int | None, stream: Any, armored: bool
         with progress_bar(bar and not quiet, total, label) as progress:
             ctx.decrypt_stream(reader, output_path=dst, progress_callback=progress, **keys)
 
-    if remote.is_url(output):
-        with remote.output(output) as remote_out:
+    if is_url(output):
+        with url_output(output) as remote_out:
             run(stream, remote_out, "decrypted", True)
         return
     if output != "-" and not stream_node(output):
@@ -320,7 +326,7 @@ def inspect(file: str | None, as_json: bool) -> None:
       stc inspect backup.stc
       stc inspect backup.stc --json | jq .slots_by_kind
     """
-    source = remote.localize(file or "-")
+    source = localize(file or "-")
     total = checked_input(source)
     with reported_errors():
         stream, head = open_input(source)

@@ -15,7 +15,6 @@ import click
 from ..context import STCContext, decrypting_context
 from ..folders import decrypt_folder, encrypt_folder, folder_size, list_folder
 from ..keys.recipients import parse_recipients
-from . import remote
 from ._common import (
     EXIT_USAGE,
     check_output,
@@ -38,6 +37,9 @@ from ._common import (
     settings,
 )
 from .inputs import checked_input, for_api, open_input
+from .remote import check_output as check_url_output
+from .remote import is_url, localize
+from .remote import output as url_output
 from .table import EXIT_CODES_HELP
 from .terminal import printable, progress_bar
 
@@ -83,9 +85,9 @@ def encrypt_folder_cmd(folder: str, output: str | None, excludes: tuple[str, ...
       stc encrypt-folder taxes/ -o taxes.stc
       stc encrypt-folder photos/ --profile media -r stc-x25519-… --exclude '*.tmp'
     """
-    out = remote.localize(output or folder.rstrip("/") + ".stc")
-    if remote.is_url(out):
-        remote.check_output(out, force)
+    out = localize(output or folder.rstrip("/") + ".stc")
+    if is_url(out):
+        check_url_output(out, force)
     else:
         check_output(out, force)
     if out == "-" and sys.stdout.isatty():
@@ -99,7 +101,7 @@ def encrypt_folder_cmd(folder: str, output: str | None, excludes: tuple[str, ...
         password = read_passphrase(passphrase_file, True, False) if with_passphrase or not to else None
         _, total = folder_size(folder, excludes)
         with contextlib.ExitStack() as stack:
-            sink = stack.enter_context(remote.output(out)) if remote.is_url(out) else \
+            sink = stack.enter_context(url_output(out)) if is_url(out) else \
                 sys.stdout.buffer if out == "-" else out
             progress = stack.enter_context(progress_bar(not quiet, total, "encrypted"))
             encrypt_folder(folder, sink, password, ctx=ctx, recipients=to,
@@ -135,10 +137,10 @@ def decrypt_folder_cmd(file: str, output: str | None, identity_files: tuple[str,
       stc decrypt-folder taxes.stc               # creates taxes/
       stc decrypt-folder photos.stc -o restored -i key.txt
     """
-    file = remote.localize(file)
+    file = localize(file)
     checked_input(file)
     if output is None:
-        name = file.rsplit("/", 1)[-1] if remote.is_url(file) else file  # a URL's folder goes here
+        name = file.rsplit("/", 1)[-1] if is_url(file) else file  # a URL's folder goes here
         if file == "-" or not name.endswith(".stc"):
             die(f"cannot guess the folder name ({file} does not end in .stc)", EXIT_USAGE, "use -o FOLDER")
         output = name[: -len(".stc")]
@@ -177,7 +179,7 @@ def list_cmd(file: str, identity_files: tuple[str, ...], as_json: bool, context:
       stc list taxes.stc
       stc list photos.stc -i key.txt --json
     """
-    file = remote.localize(file)
+    file = localize(file)
     checked_input(file)
     context_data = parse_context(context, context_json)
     with reported_errors():

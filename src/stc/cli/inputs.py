@@ -16,12 +16,14 @@ import tempfile
 from typing import Any
 
 from ..formats import armor
-from . import remote
 from ._common import (
     EXIT_DECRYPT,
     check_input,
     die,
 )
+from .remote import check_input as check_url_input
+from .remote import is_url
+from .remote import open_input as open_url
 from .terminal import Peekable
 
 HEAD = armor.DETECT  # enough to see the magic, or the armor line after its white space
@@ -29,8 +31,8 @@ HEAD = armor.DETECT  # enough to see the magic, or the armor line after its whit
 
 def checked_input(source: str, *hint: str) -> int | None:
     """Check INPUT (a path, '-' or a URL); return its size when known."""
-    if remote.is_url(source):
-        return remote.check_input(source)
+    if is_url(source):
+        return check_url_input(source)
     check_input(source, *hint)
     return None if source == "-" else os.path.getsize(source)
 
@@ -38,7 +40,7 @@ def checked_input(source: str, *hint: str) -> int | None:
 def open_input(source: str) -> tuple[Any, bytes]:
     """The input at its start (seekable when it can be), and its first bytes, checked to be STC data."""
     if source != "-" or is_regular(sys.stdin.buffer):
-        stream: Any = (sys.stdin.buffer if source == "-" else remote.open_input(source) if remote.is_url(source)
+        stream: Any = (sys.stdin.buffer if source == "-" else open_url(source) if is_url(source)
                        else open(source, "rb"))  # noqa: SIM115 (process-long)
         start = stream.tell()
         head = stream.read(HEAD)
@@ -61,7 +63,7 @@ def plain(stream: Any, head: bytes) -> Any:
 def for_api(source: str, stream: Any, head: bytes) -> Any:
     """What to hand the library: a local binary file by its path (so that, as for ``decrypt``, an
     interrupted re-key is finished first), anything else as its binary stream."""
-    if source == "-" or remote.is_url(source) or armor.is_armored(head):
+    if source == "-" or is_url(source) or armor.is_armored(head):
         return plain(stream, head)
     stream.close()
     return source

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import click
 
 from ..context import STCContext
+from ..files.outputs import atomic_output
 from ..files.rekey import locked
 from ..formats import armor
 from ..formats.v2 import CORE_SIZE, HeaderV2
 from ..keys.recipients import generate_identity, load_identities
-from . import remote
 from ._common import (
     EXIT_USAGE,
     PRESETS,
@@ -35,6 +35,7 @@ from ._common import (
     seed_option,
 )
 from .inputs import HEAD
+from .remote import is_url
 
 
 @click.command()
@@ -110,7 +111,7 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
       stc rekey backup.stc -i key.txt --add-recipient stc-x25519-…
       stc rekey backup.stc --passphrase-file old.txt --change-passphrase --new-passphrase-file new.txt
     """
-    if remote.is_url(file):
+    if is_url(file):
         die(f"{file}: stc rekey rewrites a local file's header in place, which a URL does not allow", EXIT_USAGE,
             "copy it here, re-key the copy and upload it again (only the header changes; the data is not "
             "re-encrypted)")
@@ -162,21 +163,11 @@ def _binary_form(file: str, head: bytes) -> Iterator[str]:
             with os.fdopen(fd, "wb") as out, open(file, "rb") as src:
                 shutil.copyfileobj(armor.ArmorReader(src), out, 1 << 20)
             yield binary
-            # armored again into a second private file, given FILE's mode, then renamed over FILE
-            fd, armored = tempfile.mkstemp(dir=os.path.dirname(binary), prefix=f".{os.path.basename(file)}.",
-                                           suffix=".stc-rekey")
-            try:
-                with os.fdopen(fd, "wb") as out, open(binary, "rb") as src:
-                    writer = armor.ArmorWriter(out)
-                    shutil.copyfileobj(src, writer, 1 << 20)
-                    writer.close()
-                    out.flush()
-                    os.fchmod(out.fileno(), stat.S_IMODE(os.stat(file).st_mode))
-                    os.fsync(out.fileno())
-                os.replace(armored, file)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(armored)
-                raise
+            # armored again into a private file that gets FILE's mode before it is renamed over FILE
+            with atomic_output(file, mode=stat.S_IMODE(os.stat(file).st_mode), sync=True) as out, \
+                    open(binary, "rb") as src:
+                writer = armor.ArmorWriter(out)
+                shutil.copyfileobj(src, writer, 1 << 20)
+                writer.close()
         finally:
             os.unlink(binary)

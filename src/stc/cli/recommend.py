@@ -16,7 +16,8 @@ import tempfile
 import time
 from typing import Any
 
-from . import profiles
+from .profiles import Profile
+from .profiles import get as get_profile
 
 _CREDENTIALS = {".key", ".pem", ".p12", ".pfx", ".kdbx", ".gpg", ".asc", ".env", ".ovpn", ".jks", ".keystore"}
 _CREDENTIAL_WORDS = ("password", "passwd", "secret", "credential", "token", "id_rsa", "id_ed25519", "wallet")
@@ -90,7 +91,7 @@ def choose(facts: dict[str, Any]) -> str:
     return "document"
 
 
-def measure(profile: profiles.Profile, sample: int = SAMPLE) -> dict[str, float]:
+def measure(profile: Profile, sample: int = SAMPLE) -> dict[str, float]:
     """Time what ``stc encrypt --profile`` does on this machine: the profile's Argon2id (run once,
     at its real cost and lanes) and its chunk loop over ``sample`` bytes of zeros between two
     private temporary files (so the both-cores path runs, as it does for a file); returns the
@@ -116,7 +117,7 @@ def measure(profile: profiles.Profile, sample: int = SAMPLE) -> dict[str, float]
 def recommend(path: str) -> dict[str, Any]:
     """What ``stc recommend PATH`` prints: the facts, the profile, its settings, the time and the command."""
     facts = survey(path)
-    profile = profiles.get(choose(facts))
+    profile = get_profile(choose(facts))
     rates = measure(profile)
     kdf_s = rates["kdf_s"]
     data_s = facts["bytes"] / rates["data_bytes_per_s"]

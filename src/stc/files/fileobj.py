@@ -9,6 +9,10 @@ unseekable input (a pipe, a socket) is read sequentially, one chunk ahead.
 
 Both speak the file format of :mod:`stc.files.stream` byte for byte: a file written here
 opens with ``decrypt_stream`` and the reverse.
+
+It stays one module (about 390 lines): the reader and the writer share one file format's
+chunk arithmetic and its tests, and splitting them would put the two halves of that contract
+apart.
 """
 
 from __future__ import annotations

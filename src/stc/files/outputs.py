@@ -96,11 +96,13 @@ def stream_node(path: str | os.PathLike[str]) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_output(dst: PathOrFile, src: PathOrFile | None = None) -> Iterator[Any]:
+def atomic_output(dst: PathOrFile, src: PathOrFile | None = None, *, mode: int | None = None,
+                  sync: bool = False) -> Iterator[Any]:
     """A writable binary file; for a path, a 0600 temporary file beside it, given ``0666 & ~umask``
-    and renamed onto it only on success (so a symbolic link at the path is replaced, never
-    written through; a partial output is private, a complete one gets the mode any new file does).  A character
-    device or FIFO at the path is written into, as a file object would be."""
+    (or ``mode``) and renamed onto it only on success (so a symbolic link at the path is replaced,
+    never written through; a partial output is private, a complete one gets the mode any new file
+    does); ``sync`` flushes it to disk before the rename.  A character device or FIFO at the path
+    is written into, as a file object would be."""
     if not isinstance(dst, (str, os.PathLike)):
         yield dst
         return
@@ -117,7 +119,9 @@ def atomic_output(dst: PathOrFile, src: PathOrFile | None = None) -> Iterator[An
     try:
         with open(fd, "wb", buffering=0) as out:
             yield out
-            os.fchmod(out.fileno(), 0o666 & ~current_umask())  # complete: the mode any new file gets
+            os.fchmod(out.fileno(), 0o666 & ~current_umask() if mode is None else mode)  # complete
+            if sync:
+                os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

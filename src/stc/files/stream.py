@@ -16,6 +16,9 @@ Memory: two input buffers and a ring of three output buffers of about ``chunk_si
 bytes each, whatever the file size; a writer thread overlaps writing with sealing.
 Outputs to a path go to a temporary file beside it, renamed only when the last chunk
 has authenticated.
+
+It stays one module (about 380 lines): the sequential encrypt, decrypt and range loops are the
+reference whose bytes :mod:`.parallel` must reproduce, and they read best side by side.
 """
 
 from __future__ import annotations
