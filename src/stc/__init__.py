@@ -27,6 +27,7 @@ from .errors import (
     STCError,
     STCWarning,
     TruncatedError,
+    UnknownKeyError,
     WrongPasswordError,
 )
 from .formats import legacy
@@ -128,6 +129,7 @@ __all__ = [
     "StreamingContext",
     "Suite",
     "TruncatedError",
+    "UnknownKeyError",
     "WrongPasswordError",
     "decrypt",
     "decrypt_blob",

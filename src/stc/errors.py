@@ -18,6 +18,7 @@ __all__ = [
     "ContextMismatchError",
     "TruncatedError",
     "ReplayError",
+    "UnknownKeyError",
     "StateError",
     "HandshakeError",
     "NoMatchingIdentityError",
@@ -64,6 +65,11 @@ class TruncatedError(IntegrityError):
 
 class ReplayError(DecryptionError):
     """A frame was seen before, or is older than the anti-replay window."""
+
+
+class UnknownKeyError(DecryptionError):
+    """A frame names a key id (an SFrame KID) for which no key is held: never added, removed, or
+    retired; add the key (it may still arrive) or drop the frame."""
 
 
 class StateError(STCError, ValueError):

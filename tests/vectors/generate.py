@@ -495,6 +495,51 @@ def build_frames_v2() -> list[dict[str, Any]]:
     return v.out
 
 
+SFRAME_BASE_KEY = bytes(range(16))
+SFRAME_SESSION_SEED = bytes(range(32))
+
+
+def build_sframe() -> list[dict[str, Any]]:
+    """SFrame frames of our own (sframe/stc-vectors.json): for each suite, a good frame and every
+    way one must fail; then the session exporter's keys, pinned (docs/format.md, "SFrame")."""
+    from stc.p2p import sframe as sf
+    from stc.p2p.keys import session_root, sframe_base_key
+
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, suite: int, ciphertext: bytes, expect: str, **extra: Any) -> None:
+        out.append({"name": name, "cipher_suite": suite, "base_key": SFRAME_BASE_KEY.hex(), "kid": 9,
+                    "metadata": b"stc sframe".hex(), "ciphertext": ciphertext.hex(), "expect": expect,
+                    **{k: v.hex() if isinstance(v, bytes) else v for k, v in extra.items()}})
+
+    plaintext = b"one encoded media frame"
+    for suite in sorted(sf.SUITES):
+        good = sf.protect_with(suite, SFRAME_BASE_KEY, 9, 300, plaintext, b"stc sframe")
+        header_size = sf.parse_header(good)[2]
+        tag = sf.SUITES[suite].tag_size
+        add(f"good_suite_{suite}", suite, good, "ok", plaintext=plaintext)
+        add(f"fail_suite_{suite}_flipped_tag_bit", suite, good[:-1] + bytes((good[-1] ^ 0x80,)), "IntegrityError")
+        add(f"fail_suite_{suite}_flipped_body_bit", suite,
+            good[:header_size] + bytes((good[header_size] ^ 1,)) + good[header_size + 1:], "IntegrityError")
+        add(f"fail_suite_{suite}_changed_ctr", suite, sf.encode_header(9, 301) + good[header_size:], "IntegrityError")
+        add(f"fail_suite_{suite}_wrong_metadata", suite, good, "IntegrityError", metadata_used=b"stc sframE")
+        add(f"fail_suite_{suite}_shorter_than_tag", suite, good[:header_size + tag - 1], "IntegrityError")
+        add(f"fail_suite_{suite}_unknown_kid", suite, sf.encode_header(10, 300) + good[header_size:],
+            "UnknownKeyError")
+    for name, data in [("fail_empty", b""), ("fail_truncated_kid", bytes.fromhex("9901")),
+                       ("fail_truncated_ctr", bytes.fromhex("0f010203")),
+                       ("fail_non_minimal_kid_below_8", bytes.fromhex("8007")),
+                       ("fail_non_minimal_kid_leading_zero", bytes.fromhex("900009")),
+                       ("fail_non_minimal_ctr_below_8", bytes.fromhex("0807")),
+                       ("fail_non_minimal_ctr_leading_zero", bytes.fromhex("09000a"))]:
+        add(name, 4, data, "FormatError")
+    root = session_root(SFRAME_SESSION_SEED)
+    out.append({"name": "good_session_export", "session_seed": SFRAME_SESSION_SEED.hex(),
+                "base_key_initiator": sframe_base_key(root, 0).hex(),
+                "base_key_responder": sframe_base_key(root, 1).hex(), "expect": "ok"})
+    return out
+
+
 def main() -> None:
     messages = {"vectors": build_messages()}
     (HERE / "messages_v2.json").write_text(json.dumps(messages, indent=1, ensure_ascii=False) + "\n")
@@ -508,6 +553,9 @@ def main() -> None:
                                                  "vectors": build_armor()}, indent=1) + "\n")
     frames_v2 = {"seed": FRAME_SEED, "vectors": build_frames_v2()}
     (HERE / "frames_v2.json").write_text(json.dumps(frames_v2, indent=1) + "\n")
+    sframe = {"source": "STC's own (tests/vectors/generate.py); the RFC's are test-vectors*.json here",
+              "vectors": build_sframe()}
+    (HERE / "sframe" / "stc-vectors.json").write_text(json.dumps(sframe, indent=1) + "\n")
 
 
 if __name__ == "__main__":

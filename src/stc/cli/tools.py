@@ -66,8 +66,12 @@ def demo(frames: int) -> None:
 @click.option("--size", default=5000, show_default=True, help="Frame size in bytes (at most 65,000).")
 @click.option("--chaos/--no-chaos", default=True, show_default=True,
               help="Simulate duplication, reordering and replays.")
+@click.option("--sframe", "sframe_suite", is_flag=False, flag_value="AES_128_GCM_SHA256_128", default=None,
+              metavar="[SUITE]", help="Send real VP8 video through RFC 9605 SFrame instead (needs PyAV: "
+              "pip install 'stc-authenc[video]'); SUITE defaults to AES_128_GCM_SHA256_128.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def stream_demo_cmd(frames: int, fps: float, size: int, chaos: bool, as_json: bool) -> None:
+def stream_demo_cmd(frames: int, fps: float, size: int, chaos: bool, sframe_suite: str | None,
+                    as_json: bool) -> None:
     """Run a sender and a receiver over loopback UDP and report fps, latency and rejections."""
     import asyncio
 
@@ -75,7 +79,23 @@ def stream_demo_cmd(frames: int, fps: float, size: int, chaos: bool, as_json: bo
 
     if not 8 <= size <= 65000 or frames < 1 or not 0 < fps <= 10000:
         die("--size must be 8..65000, --frames >= 1, --fps in (0, 10000]", EXIT_USAGE)
-    report = asyncio.run(stream_demo(frames=frames, fps=fps, frame_size=size, chaos=chaos))
+    if sframe_suite is not None:
+        import importlib.util
+
+        from ..errors import ParameterError
+        from ..p2p.sframe import get_suite
+
+        try:
+            suite = get_suite(int(sframe_suite) if sframe_suite.isdigit() else sframe_suite).name
+        except ParameterError as exc:
+            die(str(exc), EXIT_USAGE)
+        if importlib.util.find_spec("av") is None:
+            die("--sframe encodes video with PyAV: pip install 'stc-authenc[video]'", EXIT_USAGE)
+        from .sframe_demo import sframe_demo
+
+        report = asyncio.run(sframe_demo(frames=frames, fps=fps, suite=suite))
+    else:
+        report = asyncio.run(stream_demo(frames=frames, fps=fps, frame_size=size, chaos=chaos))
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -1,6 +1,6 @@
 """Real-time P2P frames: wire format (:mod:`.frame`), key schedules (:mod:`.keys`), replay
-state (:mod:`.replay`, :mod:`.receiver`), multi-chunk bodies (:mod:`.subchunks`) and the manual's
-:class:`StreamingContext` (:mod:`.context`)."""
+state (:mod:`.replay`, :mod:`.receiver`), multi-chunk bodies (:mod:`.subchunks`), the manual's
+:class:`StreamingContext` (:mod:`.context`) and RFC 9605 SFrame (:mod:`.sframe`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .frame import (
 from .keys import session_root
 from .receiver import V1_MAX_EPOCH_JUMP
 from .replay import MAX_RETIRED, MAX_SENDERS
+from .sframe import SFrameContext
 
 __all__ = [
     "FLAG_MULTI",
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_SENDERS",
     "MAX_SEQUENCE",
     "STREAM_METADATA_SIZE",
+    "SFrameContext",
     "V1_MAX_EPOCH_JUMP",
     "ChunkHeader",
     "StreamParameters",

@@ -42,9 +42,10 @@ from .frame import (
     StreamParameters,
     make_header,
 )
-from .keys import EpochFrontier, frame_aead_v2, sender_root, session_root
+from .keys import EpochFrontier, frame_aead_v2, sender_root, session_root, sframe_base_key
 from .receiver import PeerTable
 from .receiving import TIMING_MASK, Receiving
+from .sframe import DEFAULT_REPLAY_WINDOW, SFrameContext
 from .subchunks import NONCE, seal, seal_into, sealed_size
 
 #: ``role=`` values and the top bit of the sender id each one writes.
@@ -150,6 +151,21 @@ class StreamingContext(Receiving):
         self._recv_lock = threading.Lock()
         self._pool = b""
         self._send = self._new_sender()
+
+    def sframe_context(self, suite: str | int = "AES_128_GCM_SHA256_128", *,
+                       replay_window: int | None = None) -> SFrameContext:
+        """An RFC 9605 :class:`~stc.p2p.sframe.SFrameContext` keyed by this two-party session.
+
+        Each direction has its own base key from the session root (docs/format.md, "SFrame");
+        ours protects under a random KID whose top bit is our role (``ctx.session_kid``), and
+        the peer's frames open under any KID with its role's bit.  Needs ``role``."""
+        if self._role_bit is None:
+            raise ParameterError("sframe_context needs a two-party session: make the context with "
+                                 "role='initiator' or 'responder' (KeyExchange.streaming_context does)")
+        ctx = SFrameContext(suite, replay_window=DEFAULT_REPLAY_WINDOW if replay_window is None else replay_window)
+        own, peer = self._role_bit, 1 - self._role_bit
+        ctx._add_session(own, sframe_base_key(self._root, own), peer, sframe_base_key(self._root, peer))
+        return ctx
 
     # ---- keys (the send lock is held, or the context is being built) ------------------------
     def _random(self, n: int) -> bytes:

@@ -33,6 +33,11 @@ def session_root(seed: Seed) -> bytes:
     return hkdf(ikm, b"p2p session root")
 
 
+def sframe_base_key(root: bytes, role_bit: int) -> bytes:
+    """The SFrame base key of one direction of a two-party session (0: initiator, 1: responder)."""
+    return hkdf_expand(root, b"sframe base key" + bytes((role_bit,)))
+
+
 # ---- version 2: the epoch tree ----------------------------------------------------------------
 def sender_root(root: bytes, sender_id: bytes) -> bytes:
     """The root of one sender's epoch tree."""
