@@ -29,9 +29,12 @@ LAYERS = {
     "__main__": 8,
 }
 #: Same-layer imports that are allowed: (importer package, imported package).
-SIDEWAYS: set[tuple[str, str]] = set()
-#: What p2p may use: frames need primitives and formats only (it is beside files and keys).
-P2P_USES = {"errors", "crypto", "formats", "p2p"}
+SIDEWAYS: set[tuple[str, str]] = {
+    # Noise sessions are authenticated by the identities that open files (keys never imports p2p).
+    ("p2p", "keys"),
+}
+#: What p2p may use: frames need primitives and formats; sessions need the identities of ``keys``.
+P2P_USES = {"errors", "crypto", "formats", "p2p", "keys"}
 #: Lazy imports (inside a function) that point up, each for start-up time or to break a cycle.
 LAZY = {
     # ``Secret`` is a crypto-layer value; its token needs the context-data encoding, loaded on use.

@@ -83,6 +83,11 @@ class X25519Identity(Identity):
     def recipient(self) -> X25519Recipient:
         return self._recipient
 
+    def secret_bytes(self) -> bytes:
+        """The 32-byte X25519 private key: a secret, for protocols that run the DH themselves
+        (Noise handshakes); never log or store it."""
+        return self._secret
+
     def to_string(self) -> str:
         return encode(IDENTITY_PREFIX, self._secret)
 

@@ -1,0 +1,196 @@
+"""Noise HandshakeState and CipherState: every refusal, and the limits of the specification."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+
+from stc import errors
+from stc.keys.recipients.x25519 import X25519Identity, X25519Recipient
+from stc.p2p.noise import MAX_NONCE, CipherState, HandshakeState, parse_protocol_name
+from stc.p2p.noise.primitives import CIPHERS, DHS
+
+XX = "Noise_XX_25519_ChaChaPoly_BLAKE2s"
+IK = "Noise_IK_25519_AESGCM_SHA256"
+
+
+def complete(initiator: HandshakeState, responder: HandshakeState) -> None:
+    while not initiator.is_complete:
+        writer, reader = (initiator, responder) if initiator.my_turn else (responder, initiator)
+        reader.read_message(writer.write_message())
+
+
+def test_identities_and_recipients_of_stc_are_the_static_keys() -> None:
+    alice, bob = X25519Identity.generate(), X25519Identity.generate()
+    i = HandshakeState(IK, True, s=alice, rs=bob.recipient)
+    r = HandshakeState(IK, False, s=bob)
+    assert i.remote_static == bob.recipient and r.remote_static is None
+    complete(i, r)
+    assert r.remote_static == alice.recipient and isinstance(r.remote_static, X25519Recipient)
+    assert i.handshake_hash == r.handshake_hash and len(i.handshake_hash) == 32
+    a, b = i.split()
+    c, d = r.split()
+    assert c.decrypt_with_ad(b"ad", a.encrypt_with_ad(b"ad", b"i->r")) == b"i->r"
+    assert b.decrypt_with_ad(b"", d.encrypt_with_ad(b"", b"r->i")) == b"r->i"
+
+
+def test_a_responder_key_other_than_the_one_named_fails_the_handshake() -> None:
+    alice, bob, mallory = X25519Identity.generate(), X25519Identity.generate(), X25519Identity.generate()
+    i = HandshakeState(IK, True, s=alice, rs=bob.recipient)
+    r = HandshakeState(IK, False, s=mallory)
+    with pytest.raises(errors.HandshakeError, match="did not authenticate"):
+        r.read_message(i.write_message(b"secret payload"))
+    with pytest.raises(errors.StateError, match="failed"):
+        r.write_message()
+
+
+@pytest.mark.parametrize("where", ["ephemeral", "static", "payload", "tag"])
+def test_a_changed_byte_fails_and_spoils_the_handshake(where: str) -> None:
+    i, r = HandshakeState(XX, True, s=os.urandom(32)), HandshakeState(XX, False, s=os.urandom(32))
+    r.read_message(i.write_message())
+    message = bytearray(r.write_message(b"payload"))
+    index = {"ephemeral": 0, "static": 40, "payload": 32 + 48 + 2, "tag": len(message) - 1}[where]
+    message[index] ^= 1
+    with pytest.raises(errors.HandshakeError):
+        i.read_message(bytes(message))
+    with pytest.raises(errors.StateError, match="failed"):
+        i.read_message(bytes(message))
+
+
+@pytest.mark.parametrize(("cut", "what"),
+                         [(31, "ephemeral key"), (32 + 47, "static key"), (32 + 48 + 15, "payload tag")])
+def test_a_short_message_says_which_part_is_missing(cut: int, what: str) -> None:
+    i, r = HandshakeState(XX, True, s=os.urandom(32)), HandshakeState(XX, False, s=os.urandom(32))
+    r.read_message(i.write_message())
+    message = r.write_message()
+    with pytest.raises(errors.HandshakeError, match=f"too short \\({what}\\)"):
+        i.read_message(message[:cut])
+
+
+def test_wrong_psk_and_wrong_prologue_fail() -> None:
+    name = "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2s"
+    for i_kwargs, r_kwargs in (({"psks": [b"a" * 32]}, {"psks": [b"b" * 32]}),
+                               ({"psks": [b"a" * 32], "prologue": b"one"}, {"psks": [b"a" * 32], "prologue": b"two"})):
+        i = HandshakeState(name, True, s=os.urandom(32), **i_kwargs)  # type: ignore[arg-type]
+        r = HandshakeState(name, False, s=os.urandom(32), **r_kwargs)  # type: ignore[arg-type]
+        with pytest.raises(errors.HandshakeError):
+            complete(i, r)
+
+
+def test_low_order_peer_key_is_refused() -> None:
+    i = HandshakeState("Noise_NN_25519_ChaChaPoly_SHA256", True)
+    r = HandshakeState("Noise_NN_25519_ChaChaPoly_SHA256", False)
+    r.read_message(i.write_message())
+    message = bytearray(r.write_message())
+    message[:32] = bytes(32)  # the all-zero point: no shared secret
+    with pytest.raises(errors.HandshakeError, match="low-order"):
+        i.read_message(bytes(message))
+
+
+def test_turns_completion_and_split() -> None:
+    i, r = HandshakeState(XX, True, s=os.urandom(32)), HandshakeState(XX, False, s=os.urandom(32))
+    with pytest.raises(errors.StateError, match="peer turn"):
+        r.write_message()
+    with pytest.raises(errors.StateError, match="our turn"):
+        i.read_message(b"")
+    with pytest.raises(errors.StateError, match="not complete"):
+        i.split()
+    complete(i, r)
+    with pytest.raises(errors.StateError, match="already complete"):
+        i.write_message()
+    assert not i.my_turn and i.is_complete
+
+
+def test_construction_is_checked() -> None:
+    for name in ("Noise_XY_25519_ChaChaPoly_BLAKE2s", "Noise_XX_25519_RC4_BLAKE2s", "Noise_XX_25519_AESGCM_MD5",
+                 "Noise_XX_P256_AESGCM_SHA256", "XX", "Noise_XXpsk9_25519_AESGCM_SHA256",
+                 "Noise_XXpsk1+psk1_25519_AESGCM_SHA256", "Noise_XXfallback_25519_AESGCM_SHA256"):
+        with pytest.raises(errors.ParameterError):
+            HandshakeState(name, True, s=os.urandom(32))
+    with pytest.raises(errors.ParameterError, match="needs 1 pre-shared key"):
+        HandshakeState("Noise_NNpsk0_25519_AESGCM_SHA256", True)
+    with pytest.raises(errors.ParameterError, match="needs 1 pre-shared key"):
+        HandshakeState("Noise_NNpsk0_25519_AESGCM_SHA256", True, psks=[b"short"])
+    with pytest.raises(errors.ParameterError, match="needs our static key"):
+        HandshakeState(XX, True)
+    with pytest.raises(errors.ParameterError, match="needs the peer's static key"):
+        HandshakeState(IK, True, s=os.urandom(32))
+    with pytest.raises(errors.ParameterError, match="initiator must be a bool"):
+        HandshakeState(XX, 1, s=os.urandom(32))  # type: ignore[arg-type]
+    with pytest.raises(errors.ParameterError, match="s must be"):
+        HandshakeState(XX, True, s=b"short")
+    with pytest.raises(errors.ParameterError, match="rs must be"):
+        HandshakeState(IK, True, s=os.urandom(32), rs="stc-x25519-...")
+    assert parse_protocol_name("Noise_XXpsk0+psk3_448_AESGCM_BLAKE2b").pattern.psks == 2
+
+
+def test_no_secret_in_repr_and_no_pickling() -> None:
+    identity = X25519Identity.generate()
+    hs = HandshakeState(XX, True, s=identity)
+    assert identity.secret_bytes().hex() not in repr(hs)
+    with pytest.raises(errors.ParameterError, match="cannot be pickled"):
+        pickle.dumps(hs)
+    cs = CipherState(CIPHERS["AESGCM"], b"k" * 32)
+    assert "6b6b" not in repr(cs)
+    with pytest.raises(errors.ParameterError, match="cannot be pickled"):
+        pickle.dumps(cs)
+
+
+def test_cipher_state_nonce_limit_rekey_and_no_key() -> None:
+    clear = CipherState(CIPHERS["ChaChaPoly"])
+    assert clear.encrypt_with_ad(b"", b"in clear") == b"in clear" and not clear.has_key()
+    with pytest.raises(errors.StateError, match="needs a key"):
+        clear.rekey()
+    tx, rx = CipherState(CIPHERS["AESGCM"], b"k" * 32), CipherState(CIPHERS["AESGCM"], b"k" * 32)
+    tx.set_nonce(MAX_NONCE)
+    rx.set_nonce(MAX_NONCE)
+    assert rx.decrypt_with_ad(b"", tx.encrypt_with_ad(b"", b"last")) == b"last"
+    with pytest.raises(errors.StateError, match="every nonce"):
+        tx.encrypt_with_ad(b"", b"one more")
+    with pytest.raises(errors.StateError, match="every nonce"):
+        rx.decrypt_with_ad(b"", b"x" * 20)
+    with pytest.raises(errors.ParameterError):
+        tx.set_nonce(1 << 64)
+    a, b = CipherState(CIPHERS["ChaChaPoly"], b"k" * 32), CipherState(CIPHERS["ChaChaPoly"], b"k" * 32)
+    a.rekey()
+    b.rekey()
+    assert b.decrypt_with_ad(b"", a.encrypt_with_ad(b"", b"after rekey")) == b"after rekey"
+    c = CipherState(CIPHERS["ChaChaPoly"], b"k" * 32)
+    with pytest.raises(errors.IntegrityError):
+        c.decrypt_with_ad(b"", a.encrypt_with_ad(b"", b"old key cannot open it"))
+    assert c.n == 0  # a failed decryption does not advance the nonce
+    with pytest.raises(errors.ParameterError, match="32 bytes"):
+        CipherState(CIPHERS["AESGCM"], b"short")
+
+
+def test_rekey_matches_the_independent_implementation() -> None:
+    noise = pytest.importorskip("noise.connection", reason="noiseprotocol is not installed")
+    name = "Noise_NN_25519_ChaChaPoly_BLAKE2s"
+    us = HandshakeState(name, True)
+    them = noise.NoiseConnection.from_name(name.encode())
+    them.set_as_responder()
+    them.start_handshake()
+    them.read_message(us.write_message())
+    us.read_message(bytes(them.write_message()))
+    send, _ = us.split()
+    send.rekey()
+    them.noise_protocol.cipher_state_decrypt.rekey()
+    assert bytes(them.decrypt(send.encrypt_with_ad(b"", b"rekeyed"))) == b"rekeyed"
+
+
+def test_message_size_limit() -> None:
+    i, r = HandshakeState(XX, True, s=os.urandom(32)), HandshakeState(XX, False, s=os.urandom(32))
+    with pytest.raises(errors.HandshakeError, match="at most 65535"):
+        i.write_message(bytes(65535))
+    with pytest.raises(errors.HandshakeError, match="at most 65535"):
+        r.read_message(bytes(65536))
+
+
+def test_dh_448_and_fixed_keys() -> None:
+    dh = DHS["448"]
+    private, public = dh.generate()
+    assert len(private) == 56 and len(public) == 56
+    with pytest.raises(errors.ParameterError, match="56 bytes"):
+        dh.keypair(b"x" * 32)
