@@ -21,6 +21,7 @@ __all__ = [
     "UnknownKeyError",
     "StateError",
     "HandshakeError",
+    "SessionClosedError",
     "NoMatchingIdentityError",
     "STCWarning",
     "JournalWarning",
@@ -78,6 +79,10 @@ class StateError(STCError, ValueError):
 
 class HandshakeError(STCError, ValueError):
     """A key-agreement message is malformed or yields an unsafe shared secret."""
+
+
+class SessionClosedError(STCError, ConnectionError):
+    """A P2P session was closed (by this side or the peer) or timed out; nothing more arrives."""
 
 
 class NoMatchingIdentityError(WrongPasswordError):

@@ -111,7 +111,7 @@ def test_construction_is_checked() -> None:
             HandshakeState(name, True, s=os.urandom(32))
     with pytest.raises(errors.ParameterError, match="needs 1 pre-shared key"):
         HandshakeState("Noise_NNpsk0_25519_AESGCM_SHA256", True)
-    with pytest.raises(errors.ParameterError, match="needs 1 pre-shared key"):
+    with pytest.raises(errors.ParameterError, match="pre-shared key is 32 bytes"):
         HandshakeState("Noise_NNpsk0_25519_AESGCM_SHA256", True, psks=[b"short"])
     with pytest.raises(errors.ParameterError, match="needs our static key"):
         HandshakeState(XX, True)
@@ -194,3 +194,26 @@ def test_dh_448_and_fixed_keys() -> None:
     assert len(private) == 56 and len(public) == 56
     with pytest.raises(errors.ParameterError, match="56 bytes"):
         dh.keypair(b"x" * 32)
+
+
+def test_a_psk_given_late() -> None:
+    name = "Noise_NNpsk2_25519_ChaChaPoly_BLAKE2s"
+    i, r = HandshakeState(name, True, psks=None), HandshakeState(name, False, psks=None)
+    r.read_message(i.write_message(b"before the psk"))
+    with pytest.raises(errors.StateError, match="add_psk"):
+        r.write_message()
+    r2 = HandshakeState(name, False, psks=None)
+    r2.read_message(HandshakeState(name, True, psks=None).write_message())
+    i.add_psk(b"p" * 32)
+    r3 = HandshakeState(name, False, psks=[b"p" * 32])
+    i2 = HandshakeState(name, True, psks=None)
+    r3.read_message(i2.write_message())
+    i2.add_psk(b"p" * 32)
+    i2.read_message(r3.write_message(b"after"))
+    assert i2.is_complete and i2.split_keys() == r3.split_keys()
+    with pytest.raises(errors.StateError, match="takes 1 pre-shared"):
+        i2.add_psk(b"p" * 32)
+    with pytest.raises(errors.ParameterError, match="32 bytes"):
+        HandshakeState(name, True, psks=None).add_psk(b"short")
+    with pytest.raises(errors.StateError, match="not complete"):
+        HandshakeState(name, True, psks=None).split_keys()

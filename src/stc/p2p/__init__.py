@@ -4,6 +4,8 @@ state (:mod:`.replay`, :mod:`.receiver`), multi-chunk bodies (:mod:`.subchunks`)
 
 from __future__ import annotations
 
+from typing import Any
+
 from .context import StreamingContext
 from .frame import (
     FLAG_MULTI,
@@ -38,3 +40,12 @@ __all__ = [
     "StreamingContext",
     "session_root",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The session layer (asyncio, Noise, ML-KEM) loads on first use: ``stc.p2p.connect``, ``listen``."""
+    if name in ("connect", "listen", "Session", "Server"):
+        from . import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module 'stc.p2p' has no attribute {name!r}")

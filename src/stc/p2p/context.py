@@ -167,6 +167,12 @@ class StreamingContext(Receiving):
         ctx._add_session(own, sframe_base_key(self._root, own), peer, sframe_base_key(self._root, peer))
         return ctx
 
+    def rotate_key(self) -> None:
+        """Start a new sending epoch now, as after ``key_rotation_mb``: sessions call it on a timer,
+        so a key captured later opens nothing sent before (the old leaf cannot be recomputed)."""
+        with self._send_lock:
+            self._rotate_locked()
+
     # ---- keys (the send lock is held, or the context is being built) ------------------------
     def _random(self, n: int) -> bytes:
         """OS randomness, buffered in a pool of entropy_pool_size bytes (emptied in a forked child)."""

@@ -31,6 +31,12 @@ def _private(value: object, size: int, what: str) -> bytes | None:
     return bytes(value)
 
 
+def _psk(value: object) -> bytes:
+    if not isinstance(value, (bytes, bytearray)) or len(value) != PSK_SIZE:
+        raise ParameterError(f"a Noise pre-shared key is {PSK_SIZE} bytes")
+    return bytes(value)
+
+
 def _public(value: object, size: int) -> bytes | None:
     if value is None:
         return None
@@ -45,16 +51,19 @@ class HandshakeState:
     """One side of one Noise handshake; use each instance once."""
 
     def __init__(self, protocol_name: str, initiator: bool, *, s: object = None, rs: object = None,
-                 psks: Sequence[bytes] = (), prologue: bytes = b"", e: bytes | None = None) -> None:
+                 psks: Sequence[bytes] | None = (), prologue: bytes = b"", e: bytes | None = None) -> None:
         protocol = parse_protocol_name(protocol_name)
         if not isinstance(initiator, bool):
             raise ParameterError("initiator must be a bool")
         self.protocol, self.initiator = protocol, initiator
         self._dh = DHS[protocol.dh]
         pattern = protocol.pattern
-        self._psks = [bytes(p) for p in psks]
-        if len(self._psks) != pattern.psks or any(len(p) != PSK_SIZE for p in self._psks):
-            raise ParameterError(f"{protocol.name} needs {pattern.psks} pre-shared key(s) of {PSK_SIZE} bytes")
+        self._psks: list[bytes] = []
+        if psks is not None:  # None: given later with add_psk, before the message that needs each
+            for psk in psks:
+                self._psks.append(_psk(psk))
+            if len(self._psks) != pattern.psks:
+                raise ParameterError(f"{protocol.name} needs {pattern.psks} pre-shared key(s) of {PSK_SIZE} bytes")
         self._s = None if s is None else self._dh.keypair(_private(s, self._dh.size, "s"))  # type: ignore[arg-type]
         self._e = None if e is None else self._dh.keypair(_private(e, self._dh.size, "e"))  # type: ignore[arg-type]
         self._rs = _public(rs, self._dh.size)
@@ -73,6 +82,7 @@ class HandshakeState:
             if "s" in role_pre:
                 self._symmetric.mix_hash(self._s[1] if is_mine else self._rs)  # type: ignore[index, arg-type]
         self._messages = pattern.messages
+        self._psks_used = 0
         self._index = 0
         self._done = self._failed = False
 
@@ -112,6 +122,13 @@ class HandshakeState:
             raise StateError("the Noise handshake is not complete yet")
         return self._symmetric.split()
 
+    def split_keys(self) -> tuple[bytes, bytes]:
+        """The two keys :meth:`split` would put in its CipherStates: secrets, for a transport that
+        seals with its own machinery (STC sessions key their frames from them)."""
+        if not self._done:
+            raise StateError("the Noise handshake is not complete yet")
+        return self._symmetric.split_keys()
+
     # ---- messages ----------------------------------------------------------------------------
     def _begin(self, writing: bool) -> tuple[str, ...]:
         if self._failed:
@@ -135,8 +152,17 @@ class HandshakeState:
             raise HandshakeError(f"token {token!r} needs a key this side does not have")
         self._symmetric.mix_key(self._dh.dh(local[0], remote))
 
+    def add_psk(self, psk: bytes) -> None:
+        """Give the next pre-shared key late (made with ``psks=None``), e.g. once a PAKE finished."""
+        if len(self._psks) + self._psks_used >= self.protocol.pattern.psks:
+            raise StateError(f"{self.protocol.name} takes {self.protocol.pattern.psks} pre-shared key(s)")
+        self._psks.append(_psk(psk))
+
     def _mix_psk(self) -> None:
+        if not self._psks:
+            raise StateError("this handshake message needs a pre-shared key: add_psk() first")
         self._symmetric.mix_key_and_hash(self._psks.pop(0))
+        self._psks_used += 1
 
     def write_message(self, payload: bytes = b"") -> bytes:
         """The next handshake message, carrying ``payload`` (encrypted once a key exists)."""

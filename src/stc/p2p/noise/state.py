@@ -119,9 +119,13 @@ class SymmetricState:
         self.mix_hash(ciphertext)
         return plaintext
 
-    def split(self) -> tuple[CipherState, CipherState]:
+    def split_keys(self) -> tuple[bytes, bytes]:
         temp_k1, temp_k2 = self.hash_fn.hkdf(self.ck, b"", 2)
-        return CipherState(self.cipher, self._key(temp_k1)), CipherState(self.cipher, self._key(temp_k2))
+        return self._key(temp_k1), self._key(temp_k2)
+
+    def split(self) -> tuple[CipherState, CipherState]:
+        k1, k2 = self.split_keys()
+        return CipherState(self.cipher, k1), CipherState(self.cipher, k2)
 
 
 def check_size(message: bytes | bytearray) -> None:
