@@ -188,6 +188,7 @@ def test_stream_demo_and_demo() -> None:
     r = run("stream-demo", "--frames", "20", "--fps", "200", "--json")
     report = json.loads(r.output)
     assert report["frames_received"] >= 18 and report["frames_sent"] == 20
+    assert report["peer_authenticated"] is True and report["handshake_ms"] > 0
     r = run("demo", "--frames", "20")
     assert r.exit_code == 0, r.output
     assert "All checks passed." in r.output and "WrongPasswordError" in r.output

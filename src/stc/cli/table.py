@@ -20,6 +20,8 @@ COMMANDS = {
     "list": ("folders", "list_cmd", "List the members of an encrypted folder."),
     "recommend": ("folders", "recommend_cmd", "Recommend a profile for a file or folder, with timings."),
     "demo": ("tools", "demo", "Run the main job: a message, a file, a folder and a live P2P stream."),
-    "stream-demo": ("tools", "stream_demo_cmd", "Sender and receiver over loopback UDP: fps, latency."),
+    "send": ("transfer", "send", "Send a file over an authenticated P2P session (to a key or with a code)."),
+    "receive": ("transfer", "receive", "Receive a file from stc send; it appears only once authenticated."),
+    "stream-demo": ("tools", "stream_demo_cmd", "Two peers over an authenticated UDP session: fps, latency."),
     "bench": ("tools", "bench", "Benchmark messages, files and frames against the bare AEAD and peers."),
 }

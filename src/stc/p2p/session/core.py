@@ -24,7 +24,9 @@ from ...errors import (
     STCError,
 )
 from ...keys.recipients.x25519 import X25519Recipient
-from ..context import StreamingContext
+from ..context import DEFAULT_SUBCHUNK, StreamingContext
+from ..frame import HEADER_SIZE
+from ..subchunks import sealed_size
 from .handshake import SessionKeys
 from .wire import KIND_ACK, KIND_CONFIRM, KIND_FRAME, KIND_KEEPALIVE
 
@@ -35,7 +37,13 @@ INBOX = 4096
 #: What :attr:`Session.stats` counts.
 STATS = ("frames_sent", "frames_received", "bytes_sent", "bytes_received", "replays", "forged", "malformed",
          "lost", "dropped", "keepalives_sent", "keepalives_received", "rekeys")
-_PACKET_OVERHEAD = 16 + 16 + 1  # frame header, tag, kind byte
+
+
+def packet_limit(max_frame: int) -> int:
+    """The largest sealed packet of a frame of ``max_frame`` bytes: 16-byte header, then the
+    kind byte and the frame in 32 KiB sub-chunks, each with its tag (docs/format.md §5)."""
+    return HEADER_SIZE + sealed_size(max_frame + 1, DEFAULT_SUBCHUNK)
+
 
 SendPacket = Callable[[bytes], Awaitable[None]]
 
@@ -52,7 +60,8 @@ class Session:
         self.peer: X25519Recipient | None = keys.peer
         self.handshake_hash, self.role, self.pq = keys.handshake_hash, keys.role, keys.pq
         self.max_frame = max_frame
-        self._ctx = StreamingContext(keys.seed, role=keys.role, key_rotation_mb=64)
+        self._ctx = StreamingContext(keys.seed, optimal_chunk_size=DEFAULT_SUBCHUNK, enable_adaptive_chunking=False,
+                                     role=keys.role, key_rotation_mb=64)
         self._send_packet, self._close_transport = send_packet, close
         self._inbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._stats = dict.fromkeys(STATS, 0)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import HandshakeError, SessionClosedError, TruncatedError
-from .core import _PACKET_OVERHEAD, Session
+from .core import Session, packet_limit
 from .handshake import InitiatorHandshake, ResponderHandshake
 from .wire import DATA, FINAL, INITIATION, KIND_CONFIRM, MAX_HANDSHAKE, RECORD_HEADER, RESPONSE, record
 
@@ -43,7 +43,7 @@ class _Stream:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_frame: int) -> None:
         self.reader, self.writer = reader, writer
-        self.limit = max_frame + _PACKET_OVERHEAD + 64
+        self.limit = packet_limit(max_frame)
         self.session: Session | None = None
 
     async def send(self, packet: bytes) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import FormatError, HandshakeError, STCError
-from .core import _PACKET_OVERHEAD, Session
+from .core import Session, packet_limit
 from .fragments import Reassembler
 from .handshake import InitiatorHandshake, ResponderHandshake
 from .wire import (
@@ -75,7 +75,7 @@ def _new_session(keys: Any, link: _Link, max_frame: int, options: dict[str, Any]
                  close: Callable[[], None] | None = None) -> _Peer:
     session = Session(keys, link.send, max_frame=max_frame, close=close, **options)
     room = link.budget - FRAGMENT_HEADER
-    return _Peer(session, link, Reassembler(max_frame + _PACKET_OVERHEAD + 64, room))
+    return _Peer(session, link, Reassembler(packet_limit(max_frame), room))
 
 
 def _deliver(peer: _Peer, fragment: Fragment, address: Address) -> int | None:
