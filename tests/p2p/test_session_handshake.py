@@ -150,3 +150,15 @@ def test_construction_rules() -> None:
         InitiatorHandshake(identity=ALICE, code="1-a-b")
     with pytest.raises(errors.ParameterError, match="code mode has no peer key"):
         InitiatorHandshake(code="1-a-b", peer=BOB.recipient)
+
+
+def test_only_x25519_keys_authenticate_sessions() -> None:
+    from stc.keys.recipients import generate_identity
+
+    hybrid = generate_identity("mlkem768x25519")
+    with pytest.raises(errors.ParameterError, match="X25519 identities"):
+        InitiatorHandshake(identity=hybrid)
+    with pytest.raises(errors.ParameterError, match="X25519 keys"):
+        InitiatorHandshake(identity=ALICE, peer=hybrid.recipient)
+    with pytest.raises(errors.ParameterError, match="X25519 identities"):
+        ResponderHandshake(b"\x01", identity=hybrid)

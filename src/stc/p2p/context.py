@@ -75,8 +75,10 @@ class StreamingContext(Receiving):
 
     Two contexts made from the same seed interoperate.  A seed given as text is
     stretched once with Argon2id (about 20 ms here); still, a guessable seed can be
-    brute-forced offline from one captured frame: use :class:`stc.p2p.handshake.KeyExchange`
-    or 32 random bytes.
+    brute-forced offline from one captured frame.  For peers that share only a short string,
+    use a session in code mode (``stc.p2p.connect(address, code="7-guitar-ocean")``: a PAKE,
+    one guess per live attempt); for peers with keys, identities (``identity=``, ``peer=``);
+    or :class:`stc.p2p.handshake.KeyExchange` / 32 random bytes.
 
     ``role`` separates the two directions of a two-party session: "initiator" and
     "responder" (as :meth:`KeyExchange.streaming_context` sets them) write sender ids

@@ -11,9 +11,10 @@ import asyncio
 from typing import Any
 
 from ...errors import ParameterError, SessionClosedError
-from ...keys.recipients.x25519 import X25519Identity, X25519Recipient
+from ...keys.recipients.base import Identity, Recipient
+from ...keys.recipients.x25519 import X25519Recipient
 from .core import DEFAULT_MAX_FRAME, STATS, Session
-from .handshake import InitiatorHandshake, Peers, ResponderHandshake
+from .handshake import InitiatorHandshake, Peers, ResponderHandshake, x25519_identity
 from .tcp import TcpListener, connect_tcp
 from .udp import DEFAULT_DATAGRAM, UdpListener, connect_udp
 
@@ -44,7 +45,7 @@ def _options(rekey_after: float, keepalive: float) -> dict[str, Any]:
     return {"rekey_after": rekey_after, "keepalive": keepalive}
 
 
-async def connect(address: Address, *, identity: X25519Identity | None = None, peer: X25519Recipient | None = None,
+async def connect(address: Address, *, identity: Identity | None = None, peer: Recipient | None = None,
                   code: str | None = None, pq: bool = False, transport: str = "udp", timeout: float = 20.0,
                   max_frame: int = DEFAULT_MAX_FRAME, datagram_size: int = DEFAULT_DATAGRAM,
                   rekey_after: float = 120.0, keepalive: float = 10.0) -> Session:
@@ -113,7 +114,7 @@ class Server:
         await self.close()
 
 
-async def listen(address: Address, *, identity: X25519Identity | None = None, peers: Peers = None,
+async def listen(address: Address, *, identity: Identity | None = None, peers: Peers = None,
                  code: str | None = None, pq: bool = False, transport: str = "udp", timeout: float = 20.0,
                  max_frame: int = DEFAULT_MAX_FRAME, datagram_size: int = DEFAULT_DATAGRAM,
                  rekey_after: float = 120.0, keepalive: float = 10.0) -> Server:
@@ -129,6 +130,7 @@ async def listen(address: Address, *, identity: X25519Identity | None = None, pe
         peers = list(peers)
         if not all(isinstance(p, X25519Recipient) for p in peers):
             raise ParameterError("peers are X25519 recipients (or a callable recipient -> bool)")
+    x25519_identity(identity)
 
     def make(first: bytes) -> ResponderHandshake:
         return ResponderHandshake(first, identity=identity, peers=peers, code=code, pq=pq)

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import mlkem
 
 from ...crypto.kdf import hkdf
 from ...errors import HandshakeError, ParameterError, StateError
+from ...keys.recipients.base import Identity, Recipient
 from ...keys.recipients.x25519 import X25519Identity, X25519Recipient
 from ..noise import HandshakeState
 
@@ -34,7 +35,21 @@ SPAKE_SIZE = 33
 KEM_PUBLIC, KEM_CIPHERTEXT = 1184, 1088
 _IDS = (b"stc p2p initiator", b"stc p2p responder")
 
-Peers = Iterable[X25519Recipient] | Callable[[X25519Recipient], bool] | None
+Peers = Iterable[Recipient] | Callable[[X25519Recipient], bool] | None
+
+
+def x25519_identity(identity: Identity | None) -> X25519Identity | None:
+    """``identity`` if it is an X25519 one (sessions are authenticated by X25519 keys)."""
+    if identity is None or isinstance(identity, X25519Identity):
+        return identity
+    raise ParameterError("sessions are authenticated by X25519 identities (stc keygen); this one is of another kind")
+
+
+def x25519_recipient(recipient: Recipient | None) -> X25519Recipient | None:
+    """``recipient`` if it is an X25519 one."""
+    if recipient is None or isinstance(recipient, X25519Recipient):
+        return recipient
+    raise ParameterError("sessions are authenticated by X25519 keys (stc-x25519-…); this recipient is of another kind")
 
 
 @dataclass(frozen=True)
@@ -85,8 +100,9 @@ class InitiatorHandshake:
     """The connecting side: :meth:`first_message`, then :meth:`read_response` (which returns the
     third message for XX), then :attr:`keys`."""
 
-    def __init__(self, *, identity: X25519Identity | None = None, peer: X25519Recipient | None = None,
+    def __init__(self, *, identity: Identity | None = None, peer: Recipient | None = None,
                  code: str | None = None, pq: bool = False) -> None:
+        identity, peer = x25519_identity(identity), x25519_recipient(peer)
         if (code is None) == (identity is None):
             raise ParameterError("give either an identity (with or without the peer's key) or a code")
         if code is not None and peer is not None:
@@ -144,8 +160,9 @@ class ResponderHandshake:
     """The listening side, made from the first message: :meth:`response`, then (XX)
     :meth:`read_final`; :attr:`keys` once complete.  Refusals are HandshakeError."""
 
-    def __init__(self, first: bytes, *, identity: X25519Identity | None = None, peers: Peers = None,
+    def __init__(self, first: bytes, *, identity: Identity | None = None, peers: Peers = None,
                  code: str | None = None, pq: bool = False) -> None:
+        identity = x25519_identity(identity)
         data = bytes(first)
         if not data:
             raise HandshakeError("an empty handshake message")
