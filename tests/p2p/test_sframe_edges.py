@@ -226,16 +226,15 @@ def test_a_sender_family_proposes_only_its_generation_and_window() -> None:
     assert family.propose(2 << 2) == (KEY, 0)
     assert family.propose((2 << 2) | 1) == (sf.ratchet_base_key(4, KEY), 1)
     assert family.propose((2 << 2) | 3) is None and family.propose(3 << 2) is None
-    assert family.supersedes((2 << 2) | 2) and not family.supersedes(2 << 2) and not family.supersedes(3 << 2)
-    held, gone = family.adopt((2 << 2) | 2, 2, b"two")
+    held, gone = family.adopt(2, b"two")
     assert held == [((2 << 2) | 1, sf.ratchet_base_key(4, KEY))] and gone == [2 << 2]  # step 0 left
     assert (family.step, family.base_key) == (2, b"two")
     assert family.propose((2 << 2) | 3)[1] == 1  # type: ignore[index]
-    held, gone = family.adopt((2 << 2) | 0, 2, b"four")
+    held, gone = family.adopt(2, b"four")
     assert held == [((2 << 2) | 3, sf.ratchet_base_key(4, b"two"))] and gone == [(2 << 2) | 1, (2 << 2) | 2]
     shared = SharedKeyFamily(1, 1, KEY)
-    assert shared.propose(3) == (KEY, 0) and shared.propose(2) is None and not shared.supersedes(3)
-    assert shared.adopt(3, 0, KEY) == ([], []) and shared.derived == 1
+    assert shared.propose(3) == (KEY, 0) and shared.propose(2) is None
+    assert shared.adopt(0, KEY) == ([], []) and shared.derived == 1
 
 
 def test_fork_rules(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -318,16 +317,83 @@ def test_settle_refuses_when_the_family_went_away(monkeypatch: pytest.MonkeyPatc
     assert 1 not in rx._keys
 
 
-def test_settle_replaces_an_old_step_key_only_for_its_own_family() -> None:
+def test_a_sender_key_followed_one_step_at_a_time() -> None:
     rx = sf.SFrameContext(1)
-    rx.add_sender_key(0, KEY, "unprotect", ratchet_bits=1)
-    step1 = sf.ratchet_base_key(1, KEY)
-    assert rx.unprotect(sf.protect_with(1, step1, 1, 0, b"s1")) == b"s1"
-    step2 = sf.ratchet_base_key(1, step1)
-    assert rx.unprotect(sf.protect_with(1, step2, 0, 1, b"s2")) == b"s2"  # KID 0: step 0's key replaced
-    assert rx._keys[0].prepared.same_as(sf.suites.PreparedKey(sf.SUITES[1], 0, step2))
-    assert rx._keys[0].window is not None and rx._keys[0].usage == "unprotect"
-    assert rx._keys[0].family is rx._families[0]
+    rx.add_sender_key(0, KEY, "unprotect", ratchet_bits=2)
+    first = sf.protect_with(1, KEY, 0, 0, b"step 0")
+    assert rx.unprotect(first) == b"step 0"  # the key of step 0 is held from the start
+    with pytest.raises(errors.ReplayError):
+        rx.unprotect(first)
+    assert rx._keys[0].family is None and rx._keys[0].usage == "unprotect"
+    key = KEY
+    for step in range(1, 7):  # odd and even steps: the offset is counted from the newest step
+        key = sf.ratchet_base_key(1, key)
+        assert rx.unprotect(sf.protect_with(1, key, step & 3, step, b"s%d" % step)) == b"s%d" % step
+        assert rx._families[0].step == step  # type: ignore[union-attr]
+    assert sorted(rx._keys) == [1, 2]  # steps 5 and 6
+
+
+def test_a_passed_step_is_replay_checked_and_a_removed_key_may_be_passed() -> None:
+    rx = sf.SFrameContext(1)
+    rx.add_sender_key(0, KEY, "unprotect", ratchet_bits=2)
+    keys = [KEY]
+    for _ in range(4):
+        keys.append(sf.ratchet_base_key(1, keys[-1]))
+    assert rx.unprotect(sf.protect_with(1, keys[2], 2, 0, b"s2")) == b"s2"  # step 1 passed over, held
+    late = sf.protect_with(1, keys[1], 1, 5, b"s1")
+    assert rx.unprotect(late) == b"s1"
+    with pytest.raises(errors.ReplayError):
+        rx.unprotect(late)
+    rx.remove_key(1)  # the application drops step 1 itself; the ratchet later passes it
+    assert rx.unprotect(sf.protect_with(1, keys[3], 3, 0, b"s3")) == b"s3"
+    assert sorted(rx._keys) == [2, 3]
+
+
+def test_a_frame_opened_twice_at_once_is_accepted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    tx, rx = sf.SFrameContext(4), sf.SFrameContext(4)
+    tx.add_key(1, KEY)
+    rx.add_key(1, KEY, "unprotect")
+    frame = tx.protect(1, b"once")
+    original = sf.suites.PreparedKey.open
+    inner: list[bytes] = []
+    raced: list[bool] = []
+
+    def open_and_race(self: sf.suites.PreparedKey, ctr: int, aad: bytes, ct: bytes) -> bytes:
+        out = original(self, ctr, aad, ct)
+        if not raced:
+            raced.append(True)
+            inner.append(rx.unprotect(frame))  # another thread accepts the same frame meanwhile
+        return out
+
+    monkeypatch.setattr(sf.suites.PreparedKey, "open", open_and_race)
+    with pytest.raises(errors.ReplayError):
+        rx.unprotect(frame)
+    assert inner == [b"once"] and rx.stats["unprotected"] == 1 and rx.stats["replays"] == 1
+
+
+def test_a_family_kid_stored_by_another_key_meanwhile_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    rx = sf.SFrameContext(4)
+    rx.add_mls_epoch(1, b"one", index_bits=2, epoch_bits=2)
+    frame = sf.protect_with(4, b"one", 1, 0, b"x")
+    original = sf.suites.PreparedKey.open
+
+    def open_then_add(self: sf.suites.PreparedKey, ctr: int, aad: bytes, ct: bytes) -> bytes:
+        out = original(self, ctr, aad, ct)
+        if 1 not in rx._keys:
+            rx.add_key(1, b"another key", "unprotect")
+        return out
+
+    monkeypatch.setattr(sf.suites.PreparedKey, "open", open_then_add)
+    with pytest.raises(errors.UnknownKeyError, match=exact("the key of KID 1 was replaced while the frame was being "
+                                                           "opened")):
+        rx.unprotect(frame)
+
+
+def test_prepared_key_repr_names_the_suite_only() -> None:
+    key = sf.suites.PreparedKey(sf.SUITES[4], 1, KEY)
+    assert repr(key) == "PreparedKey(suite=AES_128_GCM_SHA256_128)"
+    assert key.same_as(sf.suites.PreparedKey(sf.SUITES[4], 1, KEY))
+    assert not key.same_as(sf.suites.PreparedKey(sf.SUITES[4], 2, KEY))
 
 
 def test_stats_count_each_refusal_once() -> None:

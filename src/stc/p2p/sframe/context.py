@@ -37,8 +37,8 @@ class _Key:
 
     __slots__ = ("family", "kid_bits", "kid_bytes", "prepared", "sealable", "usage", "window")
 
-    def __init__(self, kid: int, prepared: PreparedKey, usage: Usage, window: int,
-                 family: Family | None = None) -> None:
+    def __init__(self, kid: int, prepared: PreparedKey, usage: Usage, window: int = 0,
+                 family: SharedKeyFamily | None = None) -> None:
         self.prepared, self.usage, self.family, self.sealable = prepared, usage, family, True
         self.window = Window(window) if usage == "unprotect" and window else None
         kid_field, self.kid_bytes = field(kid)
@@ -132,12 +132,12 @@ class SFrameContext:
         kid = sender_kid(generation, 0, ratchet_bits)
         base = _bytes("base_key", base_key)
         if _usage(usage) == "protect":
-            self.add_key(kid, base, "protect")
+            self.add_key(kid, base)
             with self._lock:
                 self._senders[kid] = (generation, 0, ratchet_bits, base)
         else:
             family = SenderKeyFamily(self.suite, generation, base, ratchet_bits)
-            entry = _Key(kid, PreparedKey(self.suite, kid, base), "unprotect", self.replay_window, family)
+            entry = _Key(kid, PreparedKey(self.suite, kid, base), "unprotect", self.replay_window)
             with self._lock:
                 self._insert(kid, entry)
                 self._families.append(family)
@@ -158,7 +158,7 @@ class SFrameContext:
             del self._keys[kid]
         new_base = ratchet_base_key(self.suite, base)
         new_kid = sender_kid(generation, step + 1, bits)
-        self.add_key(new_kid, new_base, "protect")
+        self.add_key(new_kid, new_base)
         with self._lock:
             self._senders[new_kid] = (generation, step + 1, bits, new_base)
         return new_kid
@@ -175,14 +175,13 @@ class SFrameContext:
             mls_kid(context, sender_index, epoch, index_bits=index_bits, epoch_bits=epoch_bits)
         mask = (1 << epoch_bits) - 1
         family = SharedKeyFamily(mask, epoch & mask, _bytes("base_key", base_key))
-        entry = None if own is None else _Key(own, PreparedKey(self.suite, own, family.base_key), "protect", 0)
         with self._lock:
             for old in [f for f in self._families if isinstance(f, SharedKeyFamily)
                         and (f.mask, f.value) == (mask, family.value)]:
                 self._drop_family(old)
-            if own is not None and entry is not None:
+            if own is not None:
                 self._keys.pop(own, None)
-                self._insert(own, entry)
+                self._insert(own, _Key(own, PreparedKey(self.suite, own, family.base_key), "protect"))
             self._families.append(family)
         return own
 
@@ -203,7 +202,7 @@ class SFrameContext:
         assert self._session is not None
         bit, base = self._session
         kid = (bit << 63) | secrets.randbits(63)
-        self._insert(kid, _Key(kid, PreparedKey(self.suite, kid, base), "protect", 0))
+        self._insert(kid, _Key(kid, PreparedKey(self.suite, kid, base), "protect"))
         self.session_kid = kid
         return kid
 
@@ -221,8 +220,10 @@ class SFrameContext:
     # ---- frames ------------------------------------------------------------------------------
     def protect(self, kid: int, plaintext: bytes, metadata: bytes = b"") -> bytes:
         """One SFrame ciphertext (header, ciphertext, tag) under ``kid``'s next counter."""
-        if type(plaintext) is not bytes or type(metadata) is not bytes:
-            plaintext, metadata = _bytes("plaintext", plaintext), _bytes("metadata", metadata)
+        if type(plaintext) is not bytes:
+            plaintext = _bytes("plaintext", plaintext)
+        if type(metadata) is not bytes:
+            metadata = _bytes("metadata", metadata)
         if len(plaintext) > MAX_FRAME:
             raise ParameterError(f"an SFrame plaintext is at most {MAX_FRAME} bytes")
         with self._lock:
@@ -257,8 +258,10 @@ class SFrameContext:
         """The plaintext of one SFrame ciphertext; an ``stc.errors`` class if it is malformed
         (FormatError), names no key (UnknownKeyError), fails its tag (IntegrityError) or was
         seen before (ReplayError)."""
-        if type(ciphertext) is not bytes or type(metadata) is not bytes:
-            ciphertext, metadata = _bytes("ciphertext", ciphertext), _bytes("metadata", metadata)
+        if type(ciphertext) is not bytes:
+            ciphertext = _bytes("ciphertext", ciphertext)
+        if type(metadata) is not bytes:
+            metadata = _bytes("metadata", metadata)
         try:
             kid, ctr, size = parse(ciphertext)
         except FormatError:
@@ -266,7 +269,7 @@ class SFrameContext:
             raise
         entry = self._keys.get(kid)  # one dict read (atomic); the lock below checks it again
         proposal = None
-        if entry is None or (entry.family is not None and entry.family.supersedes(kid)):
+        if entry is None:
             with self._lock:
                 entry, proposal = None, self._propose(kid)
             if proposal is None:
@@ -319,19 +322,20 @@ class SFrameContext:
         UnknownKeyError if the family was removed or moved on while the frame was being opened."""
         family, base, steps = proposal
         current = self._keys.get(kid)
-        if current is not None and current.prepared.same_as(prepared):
-            return current
-        replaceable = current is None or (current.family is family and family.supersedes(kid))
-        again = family.propose(kid) if replaceable and family in self._families else None
+        if current is not None:
+            if current.prepared.same_as(prepared):
+                return current
+            raise UnknownKeyError(f"the key of KID {kid} was replaced while the frame was being opened")
+        again = family.propose(kid) if family in self._families else None
         if again is None or not hmac.compare_digest(again[0], base):
             raise UnknownKeyError(f"the key of KID {kid} was removed while the frame was being opened")
-        held, gone = family.adopt(kid, steps, base)
+        held, gone = family.adopt(steps, base)
         for old in gone:
             self._keys.pop(old, None)
         for passed, key in held:
-            self._keys[passed] = _Key(passed, PreparedKey(self.suite, passed, key), "unprotect",
-                                      self.replay_window, family)
-        new = self._keys[kid] = _Key(kid, prepared, "unprotect", self.replay_window, family)
+            self._keys[passed] = _Key(passed, PreparedKey(self.suite, passed, key), "unprotect", self.replay_window)
+        new = self._keys[kid] = _Key(kid, prepared, "unprotect", self.replay_window,
+                                     family if isinstance(family, SharedKeyFamily) else None)
         return new
 
     def _count(self, what: str) -> None:

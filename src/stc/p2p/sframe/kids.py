@@ -62,12 +62,8 @@ class SharedKeyFamily:
             return None
         return self.base_key, 0
 
-    def supersedes(self, kid: int) -> bool:
-        """Never: a KID of a shared key always names the same key."""
-        return False
-
-    def adopt(self, kid: int, steps: int, base_key: bytes) -> tuple[list[tuple[int, bytes]], list[int]]:
-        """A frame under ``kid`` authenticated and its key is stored: count it (no other key changes)."""
+    def adopt(self, steps: int, base_key: bytes) -> tuple[list[tuple[int, bytes]], list[int]]:
+        """A frame under a new KID authenticated and its key is stored: count it (no other key changes)."""
         self.derived += 1
         return [], []
 
@@ -99,10 +95,6 @@ class SenderKeyFamily:
         offset = (kid - self.step) & self._mask
         return offset if offset <= self._half else None
 
-    def supersedes(self, kid: int) -> bool:
-        """True if ``kid`` names a step ahead, so a key held under it is an old step's, out of use."""
-        return bool(self._offset(kid))
-
     def propose(self, kid: int) -> tuple[bytes, int] | None:
         """(base key, steps ahead) for the newest step or one ahead of it; None otherwise."""
         ahead = self._offset(kid)
@@ -113,17 +105,16 @@ class SenderKeyFamily:
             key = ratchet_base_key(self.suite, key)
         return key, ahead
 
-    def adopt(self, kid: int, steps: int, base_key: bytes) -> tuple[list[tuple[int, bytes]], list[int]]:
+    def adopt(self, steps: int, base_key: bytes) -> tuple[list[tuple[int, bytes]], list[int]]:
         """A frame ``steps`` ahead authenticated: the ratchet moves there.  Returns the (KID, base
         key) of each step passed over, to hold, and the KIDs of the steps that left the window of
-        late frames, to drop."""
+        late frames, to drop (a jump is at most ``2**(R-1)`` steps, so every step passed over
+        is still in the window)."""
         old, new = self.step, self.step + steps
-        keep = new - self._half + 1  # the earliest step still held after the move
         passed, key = [], self.base_key
         for step in range(old + 1, new):
             key = ratchet_base_key(self.suite, key)
-            if step >= keep:
-                passed.append((self._kid(step), key))
-        gone = [self._kid(step) for step in range(max(old - self._half + 1, 0), min(keep, old + 1))]
+            passed.append((self._kid(step), key))
+        gone = [self._kid(step) for step in range(max(old - self._half + 1, 0), new - self._half + 1)]
         self.base_key, self.step = base_key, new
         return passed, gone
