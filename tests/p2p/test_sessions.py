@@ -451,3 +451,21 @@ def test_a_flood_of_initiations_gets_cookies_not_state(monkeypatch: pytest.Monke
             raw.close()
 
     run(main())
+
+
+def test_a_session_switches_its_media_to_sframe() -> None:
+    async def main() -> None:
+        async with await listen(LOOP, identity=IDS["bob"]) as server:
+            client, accepted = await pair(server, identity=IDS["alice"], peer=IDS["bob"].recipient)
+            tx, rx = client.sframe_context(1), accepted.sframe_context(1)
+            assert tx.session_kid is not None and tx.session_kid >> 63 == 0  # the initiator's direction
+            wire = tx.protect(tx.session_kid, b"an encoded frame", b"rtp")
+            await client.send(wire)  # SFrame ciphertexts travel inside the session (or any relay)
+            assert rx.unprotect(await accepted.recv(), b"rtp") == b"an encoded frame"
+            back = accepted.sframe_context(1)
+            with pytest.raises(errors.ParameterError):
+                back.unprotect(back.protect(back.session_kid, b"reflected"))  # type: ignore[arg-type]
+            await client.close()
+            await accepted.close()
+
+    run(main())

@@ -26,6 +26,7 @@ from ...errors import (
 from ...keys.recipients.x25519 import X25519Recipient
 from ..context import DEFAULT_SUBCHUNK, StreamingContext
 from ..frame import HEADER_SIZE
+from ..sframe import SFrameContext
 from ..subchunks import sealed_size
 from .handshake import SessionKeys
 from .wire import KIND_ACK, KIND_CONFIRM, KIND_FRAME, KIND_KEEPALIVE
@@ -80,6 +81,13 @@ class Session:
     def stats(self) -> dict[str, int]:
         """Frames and bytes sent and received, and packets refused by reason (see :data:`STATS`)."""
         return dict(self._stats)
+
+    def sframe_context(self, suite: str | int = "AES_128_GCM_SHA256_128", *,
+                       replay_window: int | None = None) -> SFrameContext:
+        """An RFC 9605 SFrame context keyed by this session, one base key per direction
+        (docs/format.md §11.3): ``ctx.protect(ctx.session_kid, frame)`` here,
+        ``ctx.unprotect(wire)`` on the peer's context."""
+        return self._ctx.sframe_context(suite, replay_window=replay_window)
 
     # ---- sending -----------------------------------------------------------------------------
     async def send(self, frame: bytes) -> None:
