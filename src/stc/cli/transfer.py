@@ -1,15 +1,16 @@
 """``stc send`` and ``stc receive``: one file over an authenticated TCP session.
 
-The sender offers the file's name and size, sends it in frames of up to 1 MiB, then its size
-and SHA-256; the receiver writes into a private temporary file beside the output and renames
-it into place only when the last frame authenticated and the size and hash match, then says
-so.  An interrupted transfer leaves nothing under the output name and exits non-zero.
+The sender offers the file's name and size, sends it in frames of up to 1 MiB, each with its
+offset, then the total; every frame is authenticated by the session, and the offsets make a
+dropped, repeated or reordered frame an error.  The receiver writes into a private temporary
+file beside the output and renames it into place only when the final frame authenticated and
+every offset and the size matched, then says so.  An interrupted transfer leaves nothing under
+the output name and exits non-zero.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import struct
 import sys
@@ -22,8 +23,9 @@ from ._common import EXIT_DECRYPT, EXIT_USAGE, die, reported_errors
 
 OFFER, DATA, END, RECEIVED = 1, 2, 3, 4
 _OFFER = struct.Struct(">BQH")
-_END = struct.Struct(">BQ32s")
-PIECE = (1 << 20) - 64
+_DATA = struct.Struct(">BQ")
+_END = struct.Struct(">BQ")
+PIECE = (1 << 20) - _DATA.size
 MAX_NAME = 255
 
 
@@ -52,15 +54,16 @@ async def _send_file(session: Any, path: str, progress: Any) -> None:
     size = os.path.getsize(path)
     name = os.path.basename(path).encode("utf-8")[:MAX_NAME]
     await session.send(_OFFER.pack(OFFER, size, len(name)) + name)
-    digest, sent = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        while piece := f.read(PIECE):
-            digest.update(piece)
-            await session.send(bytes((DATA,)) + piece)
-            sent += len(piece)
+    sent = 0
+    frame = bytearray(_DATA.size + PIECE)
+    with open(path, "rb", buffering=0) as f:
+        while count := f.readinto(memoryview(frame)[_DATA.size:]):
+            _DATA.pack_into(frame, 0, DATA, sent)
+            await session.send(memoryview(frame)[:_DATA.size + count])
+            sent += count
             if progress is not None:
                 progress(sent, size)
-    await session.send(_END.pack(END, sent, digest.digest()))
+    await session.send(_END.pack(END, sent))
     reply = await asyncio.wait_for(session.recv(), 120)
     if reply[:1] != bytes((RECEIVED,)):
         from ..errors import HandshakeError
@@ -82,22 +85,24 @@ async def _receive_file(session: Any, output: str | None, force: bool, progress_
     name = output if output is not None else _safe_name(first[_OFFER.size:])
     if os.path.lexists(name) and not force:
         raise FormatError(f"{name} exists; use --force to replace it")
-    digest, got = hashlib.sha256(), 0
+    got = 0
     with progress_bar(True, size, progress_label) as progress, atomic_output(name) as out:
         while True:
             frame = await session.recv()
-            if frame[:1] == bytes((DATA,)):
-                got += len(frame) - 1
+            if frame[:1] == bytes((DATA,)) and len(frame) > _DATA.size:
+                _, offset = _DATA.unpack_from(frame)
+                if offset != got:
+                    raise IntegrityError("a piece of the file is missing, repeated or out of order")
+                got += len(frame) - _DATA.size
                 if got > size:
                     raise IntegrityError("the sender sent more than it offered")
-                digest.update(frame[1:])
-                out.write(frame[1:])
+                out.write(memoryview(frame)[_DATA.size:])
                 if progress is not None:
                     progress(got, size)
             elif frame[:1] == bytes((END,)) and len(frame) == _END.size:
-                _, total, expected = _END.unpack(frame)
-                if total != got or got != size or expected != digest.digest():
-                    raise IntegrityError("the file that arrived is not the file offered (size or SHA-256 differ)")
+                _, total = _END.unpack(frame)
+                if total != got or got != size:
+                    raise IntegrityError("the file that arrived is not the size offered")
                 break
             else:
                 raise FormatError("unexpected frame during a file transfer")

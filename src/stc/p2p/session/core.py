@@ -46,7 +46,7 @@ def packet_limit(max_frame: int) -> int:
     return HEADER_SIZE + sealed_size(max_frame + 1, DEFAULT_SUBCHUNK)
 
 
-SendPacket = Callable[[bytes], Awaitable[None]]
+SendPacket = Callable[[bytearray], Awaitable[None]]
 
 
 class Session:
@@ -70,6 +70,7 @@ class Session:
         self._closed = asyncio.Event()
         self.confirmed = asyncio.Event()  # an authenticated packet arrived from the peer
         self._last_sent = time.monotonic()
+        self._plain = bytearray()
         self._timer = asyncio.get_running_loop().create_task(self._tick(rekey_after, keepalive),
                                                              name="stc session timer")
 
@@ -90,19 +91,24 @@ class Session:
         return self._ctx.sframe_context(suite, replay_window=replay_window)
 
     # ---- sending -----------------------------------------------------------------------------
-    async def send(self, frame: bytes) -> None:
+    async def send(self, frame: bytes | bytearray | memoryview) -> None:
         """Seal and send one frame (at most ``max_frame`` bytes)."""
         if not isinstance(frame, (bytes, bytearray, memoryview)):
             raise ParameterError("a frame is bytes")
         if len(frame) > self.max_frame:
             raise ParameterError(f"a frame is at most {self.max_frame} bytes (max_frame=); got {len(frame)}")
         self._raise_if_closed()
-        await self._send_kind(KIND_FRAME, bytes(frame))
+        await self._send_kind(KIND_FRAME, frame)
         self._stats["frames_sent"] += 1
         self._stats["bytes_sent"] += len(frame)
 
-    async def _send_kind(self, kind: int, body: bytes = b"") -> None:
-        packet = bytes(self._ctx.encrypt_packet(bytes((kind,)) + body))
+    async def _send_kind(self, kind: int, body: bytes | bytearray | memoryview = b"") -> None:
+        n = len(body) + 1  # the kind byte, then the frame, in one buffer reused from frame to frame
+        if len(self._plain) < n:  # (nothing awaits between filling it and sealing it)
+            self._plain = bytearray(n)
+        self._plain[0] = kind
+        self._plain[1:n] = body
+        packet = self._ctx.encrypt_packet(memoryview(self._plain)[:n])
         self._last_sent = time.monotonic()
         await self._send_packet(packet)
 
@@ -152,7 +158,7 @@ class Session:
             if self._inbox.qsize() >= INBOX:
                 self._inbox.get_nowait()
                 self._stats["dropped"] += 1
-            self._inbox.put_nowait(bytes(plain[1:]))
+            self._inbox.put_nowait(bytes(memoryview(plain)[1:]))
             self._stats["frames_received"] += 1
             self._stats["bytes_received"] += len(plain) - 1
         elif kind == KIND_KEEPALIVE:

@@ -25,30 +25,33 @@ class Reassembler:
 
     def add(self, fragment: Fragment) -> bytes | None:
         """The whole packet when ``fragment`` was its last missing piece, else None."""
-        if fragment.count > self.max_count or len(fragment.body) > self.room or \
-                (fragment.number < fragment.count - 1 and len(fragment.body) != self.room):
+        return self.add_parts(fragment.frame, fragment.number, fragment.count, fragment.body)
+
+    def add_parts(self, frame: int, number: int, count: int, body: bytes) -> bytes | None:
+        """:meth:`add` of a fragment's parts (:func:`~.wire.parse_fragment`)."""
+        if count > self.max_count or len(body) > self.room or (number < count - 1 and len(body) != self.room):
             self.malformed += 1
             return None
-        if fragment.count == 1:
-            return fragment.body
-        if fragment.frame in self._done:
+        if count == 1:
+            return body
+        if frame in self._done:
             return None  # a duplicate piece of a frame already delivered or given up
-        entry = self._frames.get(fragment.frame)
+        entry = self._frames.get(frame)
         if entry is None:
             while len(self._frames) >= self.slots:
                 old, _ = self._frames.popitem(last=False)
                 self._forget(old)
                 self.lost += 1
-            entry = self._frames[fragment.frame] = (fragment.count, {})
-        count, pieces = entry
-        if count != fragment.count:
+            entry = self._frames[frame] = (count, {})
+        expected, pieces = entry
+        if count != expected:
             self.malformed += 1
             return None
-        pieces.setdefault(fragment.number, fragment.body)
+        pieces.setdefault(number, body)
         if len(pieces) < count:
             return None
-        del self._frames[fragment.frame]
-        self._forget(fragment.frame)
+        del self._frames[frame]
+        self._forget(frame)
         return b"".join(pieces[n] for n in range(count))
 
     def _forget(self, frame: int) -> None:

@@ -46,10 +46,11 @@ class _Stream:
         self.limit = packet_limit(max_frame)
         self.session: Session | None = None
 
-    async def send(self, packet: bytes) -> None:
+    async def send(self, packet: bytearray) -> None:
         if self.writer.is_closing():
             raise SessionClosedError("the connection is closed")
-        self.writer.write(record(DATA, packet))
+        self.writer.write(RECORD_HEADER.pack(len(packet), DATA))
+        self.writer.write(packet)
         await self.writer.drain()
 
     def close(self) -> None:

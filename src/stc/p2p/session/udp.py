@@ -34,8 +34,8 @@ from .wire import (
     KIND_CONFIRM,
     RESPONSE,
     Datagram,
-    Fragment,
     fragments,
+    parse_fragment,
 )
 
 #: Handshakes a listener keeps state for at once; past it, initiations are dropped.
@@ -45,6 +45,7 @@ COOKIE_LOAD = 64
 #: Default size of a datagram (a safe payload on most paths), settable with ``datagram_size=``.
 DEFAULT_DATAGRAM = 1200
 _FIRST_RETRY, _MAX_RETRY = 0.2, 2.0
+_DATA = bytes((DATA,))
 Address = tuple[str, int]
 
 
@@ -56,7 +57,7 @@ class _Link:
         self.transport, self.address, self.remote_index, self.budget = transport, address, remote_index, budget
         self._frame = 0
 
-    async def send(self, packet: bytes) -> None:
+    async def send(self, packet: bytearray) -> None:
         self._frame = (self._frame + 1) & 0xFFFFFFFF
         for datagram in fragments(self.remote_index, self._frame, packet, self.budget):
             self.transport.sendto(datagram, self.address)
@@ -78,11 +79,11 @@ def _new_session(keys: Any, link: _Link, max_frame: int, options: dict[str, Any]
     return _Peer(session, link, Reassembler(packet_limit(max_frame), room))
 
 
-def _deliver(peer: _Peer, fragment: Fragment, address: Address) -> int | None:
+def _deliver(peer: _Peer, parts: tuple[int, int, int, int, bytes], address: Address) -> int | None:
     """A data datagram for ``peer``: reassemble, open; the peer's address moves only when the
     packet authenticated.  Returns the packet's kind, or None."""
     lost, malformed = peer.reassembler.lost, peer.reassembler.malformed
-    packet = peer.reassembler.add(fragment)
+    packet = peer.reassembler.add_parts(*parts[1:])
     peer.session._count("lost", peer.reassembler.lost - lost)
     peer.session._count("malformed", peer.reassembler.malformed - malformed)
     if packet is None:
@@ -113,11 +114,11 @@ async def connect_udp(address: Address, handshake: Callable[[], InitiatorHandsha
 
     def handle(data: bytes, addr: Address) -> None:
         peer: _Peer | None = state["peer"]
-        if data[:1] == bytes((DATA,)):
+        if data[:1] == _DATA:
             if peer is not None:
-                fragment = Fragment.from_bytes(data)
-                if fragment.index == my_index:
-                    _deliver(peer, fragment, addr)
+                parts = parse_fragment(data)
+                if parts[0] == my_index:
+                    _deliver(peer, parts, addr)
             return
         datagram = Datagram.from_bytes(data)
         if datagram.index != my_index:
@@ -239,15 +240,16 @@ class UdpListener:
 
     def _handle(self, data: bytes, address: Address) -> None:
         assert self.transport is not None
-        if data[:1] == bytes((DATA,)):
-            fragment = Fragment.from_bytes(data)
-            peer = self._peers.get(fragment.index)
+        if data[:1] == _DATA:
+            parts = parse_fragment(data)
+            index = parts[0]
+            peer = self._peers.get(index)
             if peer is None:
                 return
-            kind = _deliver(peer, fragment, address)
-            pending = self._pending.get(fragment.index)
+            kind = _deliver(peer, parts, address)
+            pending = self._pending.get(index)
             if pending is not None and kind is not None:
-                del self._pending[fragment.index]
+                del self._pending[index]
                 self._by_initiation.pop(pending.initiation, None)
                 self.accepted.put_nowait(peer.session)
             return
