@@ -13,7 +13,7 @@ from typing import Any
 from ...errors import ParameterError, SessionClosedError
 from ...keys.recipients.base import Identity, Recipient
 from ...keys.recipients.x25519 import X25519Recipient
-from .core import DEFAULT_MAX_FRAME, STATS, Session
+from .core import DEFAULT_MAX_FRAME, STATS, Session, until_closed
 from .handshake import InitiatorHandshake, Peers, ResponderHandshake, x25519_identity
 from .tcp import TcpListener, connect_tcp
 from .udp import DEFAULT_DATAGRAM, UdpListener, connect_udp
@@ -84,14 +84,10 @@ class Server:
         """The next confirmed session; SessionClosedError once the server is closed."""
         if self._closed.is_set():
             raise SessionClosedError("the server is closed")
-        getter = asyncio.ensure_future(self._listener.accepted.get())
-        closer = asyncio.ensure_future(self._closed.wait())
-        done, _ = await asyncio.wait({getter, closer}, return_when=asyncio.FIRST_COMPLETED)
-        closer.cancel()
-        if getter in done:
-            return getter.result()
-        getter.cancel()
-        raise SessionClosedError("the server is closed")
+        got, session = await until_closed(self._listener.accepted.get(), self._closed)
+        if not got:
+            raise SessionClosedError("the server is closed")
+        return session  # type: ignore[return-value]
 
     def __aiter__(self) -> Server:
         return self

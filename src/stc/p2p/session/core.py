@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ...errors import (
     DecryptionError,
@@ -47,6 +47,19 @@ def packet_limit(max_frame: int) -> int:
 
 
 SendPacket = Callable[[bytearray], Awaitable[None]]
+T = TypeVar("T")
+
+
+async def until_closed(wanted: Awaitable[T], closed: asyncio.Event) -> tuple[bool, T | None]:
+    """Await ``wanted`` unless ``closed`` is set first: (True, its result) or (False, None)."""
+    getter = asyncio.ensure_future(wanted)
+    closer = asyncio.ensure_future(closed.wait())
+    done, _ = await asyncio.wait({getter, closer}, return_when=asyncio.FIRST_COMPLETED)
+    closer.cancel()
+    if getter in done:
+        return True, getter.result()
+    getter.cancel()
+    return False, None
 
 
 class Session:
@@ -119,13 +132,9 @@ class Session:
             if not self._inbox.empty():
                 return self._inbox.get_nowait()
             self._raise_if_closed()
-            getter = asyncio.ensure_future(self._inbox.get())
-            closer = asyncio.ensure_future(self._closed.wait())
-            done, _ = await asyncio.wait({getter, closer}, return_when=asyncio.FIRST_COMPLETED)
-            closer.cancel()
-            if getter in done:
-                return getter.result()
-            getter.cancel()
+            got, frame = await until_closed(self._inbox.get(), self._closed)
+            if got:
+                return frame  # type: ignore[return-value]
 
     def __aiter__(self) -> Session:
         return self

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import HandshakeError, SessionClosedError, TruncatedError
-from .core import Session, packet_limit
+from .core import Session, packet_limit, until_closed
 from .handshake import InitiatorHandshake, ResponderHandshake
 from .wire import DATA, FINAL, INITIATION, KIND_CONFIRM, MAX_HANDSHAKE, RECORD_HEADER, RESPONSE, record
 
@@ -45,6 +45,7 @@ class _Stream:
         self.reader, self.writer = reader, writer
         self.limit = packet_limit(max_frame)
         self.session: Session | None = None
+        self.reader_task: asyncio.Task[None] | None = None
 
     async def send(self, packet: bytearray) -> None:
         if self.writer.is_closing():
@@ -59,6 +60,19 @@ class _Stream:
     def open(self, keys: Any, options: dict[str, Any], max_frame: int) -> Session:
         self.session = Session(keys, self.send, max_frame=max_frame, close=self.close, **options)
         return self.session
+
+    async def confirm(self, send_confirm: bool) -> bool:
+        """Start reading; (initiator) send the confirm; True once an authenticated packet from
+        the peer arrived, False if the connection ended first."""
+        session = self.session
+        assert session is not None
+        confirmed = asyncio.Event()
+        self.reader_task = asyncio.get_running_loop().create_task(self.pump(confirmed),
+                                                                  name="stc tcp session reader")
+        if send_confirm:
+            await session._send_kind(KIND_CONFIRM)
+        got, _ = await until_closed(confirmed.wait(), session._closed)
+        return got
 
     async def pump(self, confirmed: asyncio.Event | None = None) -> None:
         """Read records into the session until the connection ends."""
@@ -119,16 +133,7 @@ async def _initiate(stream: _Stream, handshake: InitiatorHandshake, options: dic
     if final is not None:
         stream.writer.write(record(FINAL, final))
     session = stream.open(handshake.keys, options, max_frame)
-    confirmed = asyncio.Event()
-    pump = asyncio.get_running_loop().create_task(stream.pump(confirmed), name="stc tcp session reader")
-    session._reader_task = pump  # type: ignore[attr-defined]
-    await session._send_kind(KIND_CONFIRM)
-    done = asyncio.ensure_future(confirmed.wait())
-    ended = asyncio.ensure_future(session._closed.wait())
-    await asyncio.wait({done, ended}, return_when=asyncio.FIRST_COMPLETED)
-    done.cancel()
-    ended.cancel()
-    if not confirmed.is_set():
+    if not await stream.confirm(send_confirm=True):
         raise HandshakeError("the listener closed the connection after the handshake (it refused us)")
     return session
 
@@ -185,15 +190,7 @@ class TcpListener:
                 raise HandshakeError("no final handshake message")
             responder.read_final(got[1])
         session = stream.open(responder.keys, self._options, self._max_frame)
-        confirmed = asyncio.Event()
-        pump = asyncio.get_running_loop().create_task(stream.pump(confirmed), name="stc tcp session reader")
-        session._reader_task = pump  # type: ignore[attr-defined]
-        done = asyncio.ensure_future(confirmed.wait())
-        ended = asyncio.ensure_future(session._closed.wait())
-        await asyncio.wait({done, ended}, return_when=asyncio.FIRST_COMPLETED)
-        done.cancel()
-        ended.cancel()
-        if not confirmed.is_set():
+        if not await stream.confirm(send_confirm=False):
             with contextlib.suppress(Exception):
                 await session.close()
             raise HandshakeError("the initiator never confirmed the session (a wrong code?)")
