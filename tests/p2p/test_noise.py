@@ -217,3 +217,80 @@ def test_a_psk_given_late() -> None:
         HandshakeState(name, True, psks=None).add_psk(b"short")
     with pytest.raises(errors.StateError, match="not complete"):
         HandshakeState(name, True, psks=None).split_keys()
+
+
+def _exact(message: str) -> str:
+    import re
+
+    return "^" + re.escape(message) + "$"
+
+
+def test_messages_and_bounds_exactly() -> None:
+    hs = HandshakeState(XX, True, s=os.urandom(32))
+    with pytest.raises(errors.ParameterError, match=_exact("a HandshakeState holds private keys; it cannot be "
+                                                           "pickled or copied")):
+        hs.__reduce__()
+    for call in (hs.split, hs.split_keys):
+        with pytest.raises(errors.StateError, match=_exact("the Noise handshake is not complete yet")):
+            call()
+    cs = CipherState(CIPHERS["AESGCM"], b"k" * 32)
+    with pytest.raises(errors.ParameterError, match=_exact("a CipherState holds a key and a nonce; it cannot be "
+                                                           "pickled or copied")):
+        cs.__reduce__()
+    with pytest.raises(errors.StateError, match=_exact("rekey needs a key")):
+        CipherState(CIPHERS["AESGCM"]).rekey()
+    for bad in (-1, MAX_NONCE + 2, True, 1.0):
+        with pytest.raises(errors.ParameterError, match=_exact("a Noise nonce is an integer in [0, 2**64 - 1]")):
+            cs.set_nonce(bad)  # type: ignore[arg-type]
+    for good in (0, 1, MAX_NONCE + 1):
+        cs.set_nonce(good)
+        assert cs.n == good
+    with pytest.raises(errors.IntegrityError, match=_exact("a Noise message did not authenticate (wrong key, or "
+                                                           "changed bytes)")):
+        CipherState(CIPHERS["AESGCM"], b"k" * 32).decrypt_with_ad(b"", bytes(20))
+    i, r = HandshakeState(XX, True, s=os.urandom(32)), HandshakeState(XX, False, s=os.urandom(32))
+    r.read_message(i.write_message())
+    message = bytearray(r.write_message())
+    message[-1] ^= 1
+    with pytest.raises(errors.HandshakeError, match=_exact(
+            "a Noise handshake message did not authenticate (wrong key, wrong pre-shared key, another prologue, "
+            "or changed bytes)")):
+        i.read_message(bytes(message))
+
+
+def test_rekey_known_answer() -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+    key = bytes(range(32))
+    for name, aead, nonce in (("AESGCM", AESGCM, b"\x00" * 4 + b"\xff" * 8),
+                              ("ChaChaPoly", ChaCha20Poly1305, b"\x00" * 4 + b"\xff" * 8)):
+        expected = aead(key).encrypt(nonce, bytes(32), b"")[:32]
+        cs = CipherState(CIPHERS[name], key)
+        cs.rekey()
+        check = CipherState(CIPHERS[name], expected)
+        assert cs.encrypt_with_ad(b"ad", b"x") == check.encrypt_with_ad(b"ad", b"x")
+
+
+def test_psks_given_late_are_counted() -> None:
+    name = "Noise_XXpsk0+psk3_25519_ChaChaPoly_BLAKE2s"
+    i = HandshakeState(name, True, s=os.urandom(32), psks=None)
+    i.add_psk(b"a" * 32)
+    i.add_psk(b"b" * 32)
+    with pytest.raises(errors.StateError, match=_exact(f"{name} takes 2 pre-shared key(s)")):
+        i.add_psk(b"c" * 32)
+    r = HandshakeState(name, False, s=os.urandom(32), psks=[b"a" * 32, b"b" * 32])
+    complete(i, r)
+    assert i.split_keys() == r.split_keys()
+    late = HandshakeState("Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s", True, psks=None)
+    with pytest.raises(errors.StateError, match=_exact("this handshake message needs a pre-shared key: "
+                                                       "add_psk() first")):
+        late.write_message()
+
+
+def test_a_token_without_its_key_is_a_handshake_error() -> None:
+    hs = HandshakeState(XX, True, s=os.urandom(32))
+    with pytest.raises(errors.HandshakeError, match=_exact("token 'ee' needs a key this side does not have")):
+        hs._mix_dh("ee")  # before any ephemeral key exists
+    hs.write_message()
+    with pytest.raises(errors.HandshakeError, match=_exact("token 'es' needs a key this side does not have")):
+        hs._mix_dh("es")  # the ephemeral exists, the peer's static does not
