@@ -424,3 +424,10 @@ def test_sframe_context_limits_are_exported() -> None:
     assert sframe_context.DEFAULT_REPLAY_WINDOW == 1024 and sframe_context.MAX_REPLAY_WINDOW == 65536
     assert sf.SFrameContext(4, replay_window=65536).replay_window == 65536
     assert sf.SFrameContext(4, replay_window=0).replay_window == 0
+
+
+def test_the_largest_kid_has_keys() -> None:
+    top = (1 << 64) - 1
+    key, salt = sf.derive_key_salt(4, top, KEY)
+    assert len(key) == 16 and len(salt) == 12
+    assert sf.unprotect_with(4, KEY, sf.protect_with(4, KEY, top, top, b"edge")) == b"edge"
