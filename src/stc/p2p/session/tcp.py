@@ -134,6 +134,7 @@ async def _initiate(stream: _Stream, handshake: InitiatorHandshake, options: dic
         stream.writer.write(record(FINAL, final))
     session = stream.open(handshake.keys, options, max_frame)
     if not await stream.confirm(send_confirm=True):
+        session._end()
         raise HandshakeError("the listener closed the connection after the handshake (it refused us)")
     return session
 

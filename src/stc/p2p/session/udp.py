@@ -168,12 +168,19 @@ async def connect_udp(address: Address, handshake: Callable[[], InitiatorHandsha
         if peer is not None and peer.session.confirmed.is_set():
             return peer.session
     except BaseException:
-        transport.close()
+        _abandon(state["peer"], transport)
         raise
-    transport.close()
+    _abandon(state["peer"], transport)
     reason = f"; the last reply failed: {state['failure']}" if state["failure"] else \
         " (no answer: wrong address, a listener that refused us, or a network that drops everything)"
     raise HandshakeError(f"no session with {address[0]}:{address[1]} within {timeout:g} s{reason}")
+
+
+def _abandon(peer: _Peer | None, transport: asyncio.DatagramTransport) -> None:
+    """A handshake that did not finish: end its session (and its timer) and close the socket."""
+    if peer is not None:
+        peer.session._end()
+    transport.close()
 
 
 # ---- the listening side --------------------------------------------------------------------------
