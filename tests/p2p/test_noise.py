@@ -294,3 +294,69 @@ def test_a_token_without_its_key_is_a_handshake_error() -> None:
     hs.write_message()
     with pytest.raises(errors.HandshakeError, match=_exact("token 'es' needs a key this side does not have")):
         hs._mix_dh("es")  # the ephemeral exists, the peer's static does not
+
+
+def test_more_messages_exactly() -> None:
+    with pytest.raises(errors.ParameterError, match=_exact("initiator must be a bool")):
+        HandshakeState(XX, None, s=os.urandom(32))  # type: ignore[arg-type]
+    with pytest.raises(errors.ParameterError, match=_exact("rs must be an STC X25519 recipient or 32 raw public "
+                                                           "bytes")):
+        HandshakeState(IK, True, s=os.urandom(32), rs=b"short")
+    with pytest.raises(errors.ParameterError, match=_exact("a Noise cipher key is 32 bytes")):
+        CipherState(CIPHERS["AESGCM"], b"short")
+    cs = CipherState(CIPHERS["AESGCM"], b"k" * 32)
+    cs.set_nonce(MAX_NONCE + 1)
+    with pytest.raises(errors.StateError, match=_exact("this Noise cipher state has used every nonce (2**64 - 1); "
+                                                       "start a new session")):
+        cs.encrypt_with_ad(b"", b"x")
+    i, r = HandshakeState(XX, True, s=os.urandom(32)), HandshakeState(XX, False, s=os.urandom(32))
+    complete(i, r)
+    with pytest.raises(errors.StateError, match=_exact("the Noise handshake is already complete")):
+        i.read_message(b"")
+    i, r = HandshakeState(XX, True, s=os.urandom(32)), HandshakeState(XX, False, s=os.urandom(32))
+    r.read_message(i.write_message())
+    message = r.write_message()
+    with pytest.raises(errors.HandshakeError, match=_exact("a Noise handshake message is too short (ephemeral key)")):
+        i.read_message(message[:31])
+    with pytest.raises(errors.StateError, match=_exact("this Noise handshake failed; start a new one")):
+        i.read_message(message)
+
+
+@pytest.mark.parametrize(("cut", "what"), [(32 + 47, "static key"), (32 + 48, "payload tag"),
+                                           (32 + 48 + 15, "payload tag")])
+def test_which_part_is_short_at_each_boundary(cut: int, what: str) -> None:
+    i, r = HandshakeState(XX, True, s=os.urandom(32)), HandshakeState(XX, False, s=os.urandom(32))
+    r.read_message(i.write_message())
+    with pytest.raises(errors.HandshakeError, match=_exact(f"a Noise handshake message is too short ({what})")):
+        i.read_message(r.write_message()[:cut])
+
+
+def test_a_write_that_fails_spoils_the_handshake() -> None:
+    low_order = bytes(32)  # the all-zero point: no shared secret
+    hs = HandshakeState(IK, True, s=os.urandom(32), rs=low_order)
+    with pytest.raises(errors.HandshakeError, match="low-order"):
+        hs.write_message()
+    with pytest.raises(errors.StateError, match=_exact("this Noise handshake failed; start a new one")):
+        hs.write_message()
+
+
+def test_the_largest_message_is_allowed() -> None:
+    i = HandshakeState(XX, True, s=os.urandom(32))
+    assert len(i.write_message(bytes(65535 - 32))) == 65535  # message 1 of XX: e, then the payload in clear
+    r = HandshakeState(XX, False, s=os.urandom(32))
+    i2 = HandshakeState(XX, True, s=os.urandom(32))
+    assert len(r.read_message(i2.write_message(bytes(65535 - 32)))) == 65535 - 32
+
+
+def test_late_psks_are_counted_once_each() -> None:
+    name = "Noise_XXpsk0+psk3_25519_ChaChaPoly_BLAKE2s"
+    i = HandshakeState(name, True, s=os.urandom(32), psks=None)
+    r = HandshakeState(name, False, s=os.urandom(32), psks=[b"a" * 32, b"b" * 32])
+    i.add_psk(b"a" * 32)
+    r.read_message(i.write_message())  # psk0 used
+    i.add_psk(b"b" * 32)  # one used, one given: allowed
+    i.read_message(r.write_message())
+    r.read_message(i.write_message())  # psk3 used
+    assert i.is_complete and i.split_keys() == r.split_keys()
+    with pytest.raises(errors.StateError, match=_exact(f"{name} takes 2 pre-shared key(s)")):
+        i.add_psk(b"c" * 32)
