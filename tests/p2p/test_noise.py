@@ -360,3 +360,41 @@ def test_late_psks_are_counted_once_each() -> None:
     assert i.is_complete and i.split_keys() == r.split_keys()
     with pytest.raises(errors.StateError, match=_exact(f"{name} takes 2 pre-shared key(s)")):
         i.add_psk(b"c" * 32)
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("Noise_XX_25519_RC4_BLAKE2s", "unknown Noise cipher 'RC4'; known: AESGCM, ChaChaPoly"),
+    ("Noise_XX_25519_AESGCM_MD5", "unknown Noise hash 'MD5'; known: SHA256, SHA512, BLAKE2s, BLAKE2b"),
+    ("Noise_XX_P256_AESGCM_SHA256", "unknown Noise DH 'P256'; known: 25519, 448"),
+    ("XX", "not a Noise protocol name: 'XX' (e.g. Noise_XX_25519_ChaChaPoly_BLAKE2s)"),
+    ("Noise_XY_25519_AESGCM_SHA256", "unknown Noise handshake pattern 'XY' (fallback patterns are not supported)"),
+    ("Noise_XXpsk9_25519_AESGCM_SHA256", "Noise modifier 'psk9' does not fit pattern 'XX'"),
+    ("Noise_XXpsk1+psk1_25519_AESGCM_SHA256", "Noise modifier 'psk1' does not fit pattern 'XX'"),
+])
+def test_protocol_name_messages(name: str, message: str) -> None:
+    with pytest.raises(errors.ParameterError, match=_exact(message)):
+        parse_protocol_name(name)
+
+
+def test_protocol_names_are_text_and_modifiers_default_to_none() -> None:
+    from stc.p2p.noise.patterns import pattern
+
+    with pytest.raises(errors.ParameterError, match="not a Noise protocol name"):
+        parse_protocol_name(b"Noise_XX_25519_AESGCM_SHA256")  # type: ignore[arg-type]
+    assert pattern("XX").psks == 0 and pattern("XX").name == "XX"
+    with pytest.raises(errors.ParameterError, match=_exact("e must be an STC X25519 identity or 32 raw private bytes")):
+        HandshakeState(XX, True, s=os.urandom(32), e=b"short")
+
+
+def test_a_dh_token_needs_the_peer_key_too() -> None:
+    hs = HandshakeState(XX, True, s=os.urandom(32))
+    hs.write_message()  # our ephemeral exists; the peer's does not yet
+    with pytest.raises(errors.HandshakeError, match=_exact("token 'ee' needs a key this side does not have")):
+        hs._mix_dh("ee")
+
+
+def test_a_static_key_known_in_advance_is_still_ours_to_give() -> None:
+    # K and KK: the initiator's static is a pre-message (never sent), yet the pattern needs it.
+    for name in ("Noise_K_25519_AESGCM_SHA256", "Noise_KK_25519_AESGCM_SHA256", "Noise_KN_25519_AESGCM_SHA256"):
+        with pytest.raises(errors.ParameterError, match=_exact(f"{name} needs our static key s")):
+            HandshakeState(name, True, rs=os.urandom(32))
