@@ -45,7 +45,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """The session layer (asyncio, Noise, ML-KEM) loads on first use: ``stc.p2p.connect``, ``listen``."""
     if name in ("connect", "listen", "Session", "Server"):
-        from . import session
+        from .session import Server, Session, connect, listen
 
-        return getattr(session, name)
+        return {"connect": connect, "listen": listen, "Session": Session, "Server": Server}[name]
     raise AttributeError(f"module 'stc.p2p' has no attribute {name!r}")
