@@ -17,7 +17,6 @@ from stc.keys.recipients.x25519 import X25519Identity
 from stc.p2p.session import Server, Session, connect, listen
 
 LOOP = ("127.0.0.1", 0)
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 def run(coro: Awaitable[Any], timeout: float = 60) -> Any:
