@@ -21,6 +21,8 @@ from typing import Any
 
 import click
 
+from ..age import is_age
+from ..age import is_armored as is_armored_age
 from ..context import STCContext, decrypting_context
 from ..errors import ParameterError
 from ..files.outputs import atomic_output, stream_node
@@ -29,6 +31,7 @@ from ..formats import armor
 from ..formats.headers import parse_header
 from ..formats.v2 import CORE_SIZE, LAYOUT_PASSPHRASE, max_size
 from ..keys.recipients import parse_recipients
+from . import age_files
 from ._common import (
     EXIT_DECRYPT,
     EXIT_USAGE,
@@ -76,9 +79,12 @@ class _Discard:
                    "(/dev/null) is written into; an existing file or symlink is replaced only with --force "
                    "(the link itself, never its target).")
 @click.option("-a", "--armor", "armored", is_flag=True, help="Write PEM-like text (base64) instead of binary.")
+@click.option("--age", "as_age", is_flag=True,
+              help="Write an age file (age-encryption.org/v1) that age -d opens: to X25519 or age1pq1 keys, or "
+                   "a passphrase alone. Default output: INPUT.age.")
 @click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
-              help="Encrypt to this public key (stc-x25519-… or stc-xwing-…; repeatable). No passphrase is "
-                   "asked unless -p is given too.")
+              help="Encrypt to this public key (stc-x25519-…, stc-xwing-…, age1… or age1pq1…; repeatable). No "
+                   "passphrase is asked unless -p is given too.")
 @click.option("-R", "--recipients-file", "recipients_files", multiple=True,
               type=click.Path(dir_okay=False, allow_dash=True),
               help="Encrypt to every recipient in this file (one a line, # comments; repeatable).")
@@ -99,7 +105,7 @@ class _Discard:
 @passfile_option
 @force_option
 @quiet_option
-def encrypt(input: str | None, output: str | None, armored: bool, recipients: tuple[str, ...],
+def encrypt(input: str | None, output: str | None, armored: bool, as_age: bool, recipients: tuple[str, ...],
             recipients_files: tuple[str, ...], with_passphrase: bool, fast: bool, balanced: bool, paranoid: bool,
             profile: str | None, chunk_size: str | None, no_decoys: bool, suite: str | None,
             context: tuple[str, ...], context_json: str | None,
@@ -113,15 +119,26 @@ def encrypt(input: str | None, output: str | None, armored: bool, recipients: tu
       tar c docs | stc encrypt -R team.txt > docs.tar.stc
       stc encrypt notes.txt -a -o notes.txt.stc      # armored (text) output
       stc encrypt db.dump --context-json '{"tenant": 7}' --paranoid
+      stc encrypt --age -r age1… notes.txt           # an age file (age -d opens it)
     """
     source = localize(input or "-")
-    out = localize(output or ("-" if source == "-" else source + ".stc"))
+    out = localize(output or ("-" if source == "-" else source + (".age" if as_age else ".stc")))
     preset = one_preset(fast, balanced, paranoid) if fast or balanced or paranoid else None
     total = checked_input(source, "to encrypt a folder, use stc encrypt-folder DIR (it keeps names, modes and "
                                    "links in one file)")
     _check_output(out, force, source)
     if out == "-" and sys.stdout.isatty() and not armored:
         die("refusing to write binary ciphertext to a terminal", EXIT_USAGE, "use -o FILE, -a, or redirect stdout")
+    if as_age:
+        stc_only = {"--fast/--balanced/--paranoid": preset, "--profile": profile, "--chunk-size": chunk_size,
+                    "--no-decoys": no_decoys or None, "--suite": suite, "--context": context or None,
+                    "--context-json": context_json}
+        given = [name for name, value in stc_only.items() if value is not None]
+        if given:
+            die(f"{', '.join(given)}: STC-only options; an age file has none of them", EXIT_USAGE)
+        _encrypt_age(source, out, armored, recipients, recipients_files, with_passphrase, passphrase_file, quiet,
+                     total)
+        return
     chosen = settings(profile, preset, chunk_size, no_decoys, suite)
     context_data = parse_context(context, context_json)
     with reported_errors():
@@ -138,6 +155,24 @@ def encrypt(input: str | None, output: str | None, armored: bool, recipients: tu
                                context_data=context_data, use_decoys=chosen["use_decoys"])
             if armor_writer is not None:
                 armor_writer.close()
+        if out == "-":
+            sys.stdout.buffer.flush()
+
+
+def _encrypt_age(source: str, out: str, armored: bool, recipients: tuple[str, ...], recipients_files: tuple[str, ...],
+                 with_passphrase: bool, passphrase_file: str | None, quiet: bool, total: int | None) -> None:
+    from .. import age
+
+    with reported_errors():
+        to = age.as_recipients(recipients_from(recipients, recipients_files, stdin_is_data=source == "-"))
+        if with_passphrase and to:
+            raise ParameterError("age does not allow a passphrase beside other recipients (scrypt must be alone); "
+                                 "write an STC file (no --age) to have both")
+        password = read_passphrase(passphrase_file, True, source == "-") if not to else None
+        src: Any = sys.stdin.buffer if source == "-" else open_url(source) if is_url(source) else open(source, "rb")  # noqa: SIM115
+        bar = not quiet and not (out == "-" and same_terminal_as_stderr())
+        with _sink(out, source) as raw_out, progress_bar(bar, total, "encrypted") as progress:
+            age.encrypt(src, raw_out, recipients=to, passphrase=password, armor=armored, progress=progress)
         if out == "-":
             sys.stdout.buffer.flush()
 
@@ -170,6 +205,9 @@ def _sink(output: str, source: str | None = None) -> Any:
                    "tampered input then ends with exit 1 after an authentic prefix was written.")
 @click.option("--range", "byte_range", metavar="OFFSET:LENGTH",
               help="Decrypt only these plaintext bytes (random access; INPUT must be a file).")
+@click.option("--max-work-factor", type=click.IntRange(1, 30), default=22, show_default=True,
+              help="age files: the largest scrypt work factor (log2 N) a passphrase stanza may ask for; 22 is "
+                   "age's own limit (4 GiB of memory). Raise it only for a file you trust.")
 @context_option
 @context_json_option
 @seed_option
@@ -178,9 +216,9 @@ def _sink(output: str, source: str | None = None) -> Any:
 @force_option
 @quiet_option
 def decrypt(input: str | None, output: str | None, identity_files: tuple[str, ...], stream_out: bool,
-            byte_range: str | None, context: tuple[str, ...], context_json: str | None, seed: str,
+            byte_range: str | None, max_work_factor: int, context: tuple[str, ...], context_json: str | None, seed: str,
             passphrase_file: str | None, force: bool, quiet: bool) -> None:
-    """Decrypt INPUT (default: stdin; binary or armored, file or one-value message).
+    """Decrypt INPUT (default: stdin; binary or armored, file or one-value message, STC or age).
 
     Nothing reaches the output before every chunk authenticated: a file output appears only
     at the end, and for stdout a first pass authenticates and a second writes (pipes are
@@ -200,10 +238,10 @@ def decrypt(input: str | None, output: str | None, identity_files: tuple[str, ..
     if output is None:
         if source == "-" or byte_range:
             output = "-"
-        elif source.endswith(".stc"):
-            output = source[: -len(".stc")]
+        elif source.endswith((".stc", ".age")):
+            output = source[:-4]
         else:
-            die(f"cannot guess the output name ({source} does not end in .stc)", EXIT_USAGE,
+            die(f"cannot guess the output name ({source} does not end in .stc or .age)", EXIT_USAGE,
                 f"name the output: -o {source}.plain (any name), or -o - for stdout")
     _check_output(output, force, source)
     if byte_range and (source == "-" or stream_out):
@@ -211,9 +249,15 @@ def decrypt(input: str | None, output: str | None, identity_files: tuple[str, ..
     span = _parse_range(byte_range) if byte_range else None
     context_data = parse_context(context, context_json)
     with reported_errors():
-        stream, head = open_input(source)
-        ctx = decrypting_context(seed, **reader_limits())
+        stream, head = open_input(source, age_ok=True)
         identities = identities_from(identity_files)
+        if is_age(head):
+            if span is not None or context_data:
+                die("--range and context data are for STC files; this is an age file", EXIT_USAGE)
+            age_files.decrypt(stream, output, identities, passphrase_file, source, stream_out, quiet,
+                              max_work_factor, None if is_armored_age(head) else total)
+            return
+        ctx = decrypting_context(seed, **reader_limits())
         armored = armor.is_armored(head)
         if not identities and not armored and _recipients_only(head):
             die("this was encrypted to public keys only; no passphrase can open it", EXIT_DECRYPT,
@@ -329,16 +373,25 @@ def inspect(file: str | None, as_json: bool) -> None:
     source = localize(file or "-")
     total = checked_input(source)
     with reported_errors():
-        stream, head = open_input(source)
+        stream, head = open_input(source, age_ok=True)
+        if is_age(head):
+            _show(age_files.inspect(stream), as_json)
+            return
         reader = armor.ArmorReader(stream) if armor.is_armored(head) else stream
         data = reader.read(max_size())
         meta, _ = parse_header(data)
         info = meta.describe()
         if meta.is_file and total is not None and not armor.is_armored(head):
             info.update(_length_report(total - meta.size, meta.chunk_size))
+    _show(info, as_json)
+
+
+def _show(info: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
+    if "stanzas" in info:  # an age file
+        info["stanzas"] = ", ".join(f"{s['type']} ({s['body_bytes']}-byte body)" for s in info["stanzas"])
     kdf = info.pop("kdf", None)
     if kdf is not None:
         info["kdf"] = f"argon2id, {kdf['memory_kib'] // 1024} MiB, {kdf['passes']} passes, {kdf['lanes']} lanes"

@@ -15,6 +15,8 @@ import sys
 import tempfile
 from typing import Any
 
+from ..age import DETECT as AGE_DETECT
+from ..age import is_age
 from ..formats import armor
 from ._common import (
     EXIT_DECRYPT,
@@ -26,7 +28,7 @@ from .remote import is_url
 from .remote import open_input as open_url
 from .terminal import Peekable
 
-HEAD = armor.DETECT  # enough to see the magic, or the armor line after its white space
+HEAD = max(armor.DETECT, AGE_DETECT)  # enough to see the magic, or the armor line after its white space
 
 
 def checked_input(source: str, *hint: str) -> int | None:
@@ -37,8 +39,9 @@ def checked_input(source: str, *hint: str) -> int | None:
     return None if source == "-" else os.path.getsize(source)
 
 
-def open_input(source: str) -> tuple[Any, bytes]:
-    """The input at its start (seekable when it can be), and its first bytes, checked to be STC data."""
+def open_input(source: str, age_ok: bool = False) -> tuple[Any, bytes]:
+    """The input at its start (seekable when it can be), and its first bytes, checked to be STC data
+    (or, with ``age_ok``, an age file)."""
     if source != "-" or is_regular(sys.stdin.buffer):
         stream: Any = (sys.stdin.buffer if source == "-" else open_url(source) if is_url(source)
                        else open(source, "rb"))  # noqa: SIM115 (process-long)
@@ -49,9 +52,10 @@ def open_input(source: str) -> tuple[Any, bytes]:
         peekable = Peekable(sys.stdin.buffer)
         head = peekable.peek(HEAD)
         stream = io.BufferedReader(peekable, 1 << 20)
-    if not (head[:4] in (b"STCF", b"STCM") or armor.is_armored(head)):
+    if not (head[:4] in (b"STCF", b"STCM") or armor.is_armored(head) or (age_ok and is_age(head))):
         what = "standard input" if source == "-" else source
-        die(f"{what} is not STC data (no STC magic and no armor line)", EXIT_DECRYPT)
+        die(f"{what} is not STC data (no STC magic and no armor line)" + (" nor an age file" if age_ok else ""),
+            EXIT_DECRYPT)
     return stream, head
 
 

@@ -10,6 +10,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import click
 
@@ -43,8 +44,12 @@ from .remote import is_url
               help="Write the identity here (created 0600; never overwritten) and its public key to stderr.")
 @click.option("--pq", is_flag=True, help="A post-quantum hybrid key (ML-KEM-768 + X25519, X-Wing).")
 @click.option("-y", "convert", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Print the public key of every identity in this file, one a line, and exit.")
-def keygen(output: str | None, pq: bool, convert: str | None) -> None:
+              help="Print the public key of every identity in this file, one a line, in the identity's own form "
+                   "(an age identity gives age1…), and exit.")
+@click.option("--format", "form", type=click.Choice(["stc", "age"]), default=None,
+              help="Write the key in this form: STC's (stc-x25519-…) or age's (age1…, AGE-SECRET-KEY-1…); the "
+                   "same key either way. With -y: print the recipients in this form.")
+def keygen(output: str | None, pq: bool, convert: str | None, form: str | None) -> None:
     """Generate a secret key (identity) and print its public key (recipient).
 
     \b
@@ -52,15 +57,17 @@ def keygen(output: str | None, pq: bool, convert: str | None) -> None:
       stc keygen -o key.txt                 # X25519; prints "Public key: stc-x25519-…"
       stc keygen --pq -o pq-key.txt         # post-quantum hybrid
       stc keygen -y key.txt                 # the recipient of an existing identity file
+      stc keygen --format age -o key.txt    # an age identity (age -d -i key.txt opens files to it)
+      stc keygen -y age-key.txt --format stc  # an age key's recipient in STC's form
     """
     if convert is not None and pq:
         die("--pq makes a new key; -y only prints the public keys of an existing identity file", EXIT_USAGE)
     with reported_errors():
         if convert is not None:
             for identity in load_identities(convert if convert != "-" else "/dev/stdin"):
-                click.echo(identity.recipient.to_string())
+                click.echo(_in_form(identity.recipient, form).to_string())
             return
-        identity = generate_identity("mlkem768x25519" if pq else "x25519")
+        identity = _in_form(generate_identity("mlkem768x25519" if pq else "x25519"), form)
         public = identity.recipient.to_string()
         created = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         text = f"# created: {created}\n# public key: {public}\n{identity.to_string()}\n"
@@ -74,6 +81,13 @@ def keygen(output: str | None, pq: bool, convert: str | None) -> None:
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(text)
         click.echo(f"Public key: {public}", err=True)
+
+
+def _in_form(key: Any, form: str | None) -> Any:
+    """``key`` written in STC's or age's form (None: as it is)."""
+    from ..keys.recipients import as_age, as_stc
+
+    return key if form is None else as_age(key) if form == "age" else as_stc(key)
 
 
 @click.command()

@@ -41,12 +41,21 @@ def is_armored(prefix: bytes) -> bool:
     return len(prefix) - len(stripped) <= MAX_SPACE and stripped.startswith(BEGIN)
 
 
+def markers(label: bytes) -> tuple[bytes, bytes]:
+    """The BEGIN and END lines of a PEM label (age's is ``AGE ENCRYPTED FILE``)."""
+    return b"-----BEGIN " + label + b"-----", b"-----END " + label + b"-----"
+
+
+STC_LABEL = b"STC ENCRYPTED FILE"
+
+
 class ArmorWriter:
     """Write-only binary stream that armors what is written to ``out``; call :meth:`close`."""
 
-    def __init__(self, out: Any) -> None:
+    def __init__(self, out: Any, label: bytes = STC_LABEL) -> None:
         self._out, self._pending = out, bytearray()
-        out.write(BEGIN + b"\n")
+        self._begin_line, self._end_line = markers(label)
+        out.write(self._begin_line + b"\n")
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         self._pending += data
@@ -65,7 +74,7 @@ class ArmorWriter:
         if self._pending:
             self._emit(bytes(self._pending))
             self._pending.clear()
-        self._out.write(END + b"\n")
+        self._out.write(self._end_line + b"\n")
 
     def flush(self) -> None:
         flush = getattr(self._out, "flush", None)
@@ -76,14 +85,16 @@ class ArmorWriter:
 class ArmorReader:
     """Read-only binary stream over an armored input; FormatError on anything not canonical."""
 
-    def __init__(self, src: Any) -> None:
+    def __init__(self, src: Any, label: bytes = STC_LABEL, *, space_after_markers: bool = True) -> None:
         self._src, self._buf, self._done, self._last_short = src, bytearray(), False, False
+        self._begin_line, self._end_line = markers(label)
+        self._marker_end = _MARKER_END if space_after_markers else re.compile(rb"\r?\n")
         self._begin()
 
     def _begin(self) -> None:
         skipped = 0
         while True:
-            line = self._src.readline(len(BEGIN) + MAX_SPACE + 2)
+            line = self._src.readline(len(self._begin_line) + MAX_SPACE + 2)
             if not line:
                 raise FormatError("armor: no BEGIN line")
             stripped = line.lstrip(_SPACE)
@@ -92,12 +103,12 @@ class ArmorReader:
                 raise FormatError("armor: more than 1,024 bytes of white space before the BEGIN line")
             if stripped:
                 break
-        if not stripped.startswith(BEGIN):
-            raise FormatError("armor: the first non-blank line is not -----BEGIN STC ENCRYPTED FILE-----")
-        rest = stripped[len(BEGIN):]
+        if not stripped.startswith(self._begin_line):
+            raise FormatError(f"armor: the first non-blank line is not {self._begin_line.decode()}")
+        rest = stripped[len(self._begin_line):]
         if not rest.endswith(b"\n"):
             rest += self._src.readline(MAX_SPACE + 3 - len(rest))
-        if not _MARKER_END.fullmatch(rest):
+        if not self._marker_end.fullmatch(rest):
             raise FormatError("armor: the BEGIN line must end after its marker (up to 1,024 spaces or tabs "
                               "may follow it)")
 
@@ -105,9 +116,9 @@ class ArmorReader:
         line = self._src.readline(LINE + 3)
         if not line:
             raise FormatError("armor: the input ends before the END line")
-        if line.startswith(END):
+        if line.startswith(self._end_line):
             self._done = True
-            self._trailer(line[len(END):])
+            self._trailer(line[len(self._end_line):])
             return
         if len(line) > LINE + 2 or (len(line) == LINE + 2 and not line.endswith(b"\r\n")):
             raise FormatError("armor: a line is longer than 64 characters")
@@ -141,6 +152,17 @@ class ArmorReader:
         view[:n] = self._buf[:n]
         del self._buf[:n]
         return n
+
+    def readline(self, limit: int = -1) -> bytes:
+        """Up to and including the next LF of the decoded bytes (at most ``limit`` bytes)."""
+        while not self._done and b"\n" not in self._buf and not 0 <= limit <= len(self._buf):
+            self._fill()
+        n = self._buf.find(b"\n") + 1 or len(self._buf)
+        if 0 <= limit < n:
+            n = limit
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:

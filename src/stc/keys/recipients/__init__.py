@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from ...errors import ParameterError
 from ...formats.stanza import KIND_NAMES, Stanza
+from .age import AgeHybridIdentity, AgeHybridRecipient, AgeX25519Identity, AgeX25519Recipient, as_age, as_stc
 from .base import Identity, Recipient
 from .hybrid import XWingIdentity, XWingRecipient
 from .text import MAX_IDENTITY_FILE, identity_lines, loose_permissions
@@ -35,33 +36,39 @@ def _no_spaces(value: str, what: str) -> None:
 
 
 def parse_recipient(value: str | Recipient) -> Recipient:
-    """A recipient from its text form (``stc-x25519-…`` or ``stc-xwing-…``)."""
+    """A recipient from its text form (``stc-x25519-…``, ``stc-xwing-…``, or age's ``age1…`` / ``age1pq1…``)."""
     if isinstance(value, Recipient):
         return value
     if not isinstance(value, str):
         raise ParameterError(f"a recipient is a Recipient or its text form, not {type(value).__name__}")
     _no_spaces(value, "recipient")
-    if value.startswith("STC-SECRET-KEY-"):
+    if value.upper().startswith(("STC-SECRET-KEY-", "AGE-SECRET-KEY-")):
         raise ParameterError("that is a secret key, not a recipient; give its public key (stc keygen -y)")
-    for cls in (X25519Recipient, XWingRecipient):
+    recipient_kinds: tuple[type[X25519Recipient] | type[XWingRecipient], ...] = (
+        X25519Recipient, XWingRecipient, AgeHybridRecipient, AgeX25519Recipient)  # age1pq1 before age1
+    for cls in recipient_kinds:
         found = cls.parse(value)
         if found is not None:
             return found
-    raise ParameterError("not an STC recipient (expected stc-x25519-… or stc-xwing-…)")
+    raise ParameterError("not a recipient (expected stc-x25519-…, stc-xwing-…, age1… or age1pq1…)")
 
 
 def parse_identity(value: str | Identity) -> Identity:
-    """An identity from its secret text form (``STC-SECRET-KEY-X25519-…`` or ``STC-SECRET-KEY-XWING-…``)."""
+    """An identity from its secret text form (``STC-SECRET-KEY-X25519-…``, ``STC-SECRET-KEY-XWING-…``, or
+    age's ``AGE-SECRET-KEY-1…`` / ``AGE-SECRET-KEY-PQ-1…``)."""
     if isinstance(value, Identity):
         return value
     if not isinstance(value, str):
         raise ParameterError(f"an identity is an Identity or its text form, not {type(value).__name__}")
     _no_spaces(value, "identity")
-    for cls in (X25519Identity, XWingIdentity):
+    identity_kinds: tuple[type[X25519Identity] | type[XWingIdentity], ...] = (
+        X25519Identity, XWingIdentity, AgeX25519Identity, AgeHybridIdentity)
+    for cls in identity_kinds:
         found = cls.parse(value)
         if found is not None:
             return found
-    raise ParameterError("not an STC identity (expected STC-SECRET-KEY-X25519-… or STC-SECRET-KEY-XWING-…)")
+    raise ParameterError("not an identity (expected STC-SECRET-KEY-X25519-…, STC-SECRET-KEY-XWING-…, "
+                         "AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…)")
 
 
 def load_identities(path: str | os.PathLike[str]) -> list[Identity]:
@@ -82,6 +89,12 @@ def parse_recipients(values: Iterable[str | Recipient]) -> list[Recipient]:
 
 __all__ = [
     "KINDS",
+    "AgeHybridIdentity",
+    "AgeHybridRecipient",
+    "AgeX25519Identity",
+    "AgeX25519Recipient",
+    "as_age",
+    "as_stc",
     "KIND_NAMES",
     "Identity",
     "Recipient",

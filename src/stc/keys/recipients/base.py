@@ -56,16 +56,20 @@ class Recipient(ABC):
     def to_string(self) -> str:
         """The public text form (safe to share)."""
 
+    def canonical_string(self) -> str:
+        """The STC text form, whatever form this key was written in: one key is one recipient."""
+        return self.to_string()
+
     @property
     def fingerprint(self) -> bytes:
         """16 bytes naming this recipient in a header's sealed directory."""
-        return hashlib.sha256(self.to_string().encode("ascii")).digest()[:16]
+        return hashlib.sha256(self.canonical_string().encode("ascii")).digest()[:16]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Recipient) and other.to_string() == self.to_string()
+        return isinstance(other, Recipient) and other.canonical_string() == self.canonical_string()
 
     def __hash__(self) -> int:
-        return hash(self.to_string())
+        return hash(self.canonical_string())
 
     def __repr__(self) -> str:
         text = self.to_string()

@@ -82,6 +82,10 @@ class XWingIdentity(Identity):
     def recipient(self) -> XWingRecipient:
         return self._recipient
 
+    def seed_bytes(self) -> bytes:
+        """The 32-byte X-Wing seed: a secret (for age's text form); never log or store it."""
+        return self._seed
+
     def to_string(self) -> str:
         return encode(IDENTITY_PREFIX, self._seed)
 
