@@ -169,6 +169,12 @@ def test_unexpected_payloads() -> None:
     r._kem_ciphertext = b"surprise"
     with pytest.raises(errors.HandshakeError, match=exactly("unexpected payload in the responder's handshake message")):
         i.read_response(r.response())
+    i = InitiatorHandshake(identity=ALICE, peer=BOB.recipient, pq=True)
+    r = ResponderHandshake(i.first_message(), identity=BOB)
+    r._kem_ciphertext = b""
+    no_answer = "the responder did not answer the post-quantum key exchange"
+    with pytest.raises(errors.HandshakeError, match=exactly(no_answer)):
+        i.read_response(r.response())
     i = InitiatorHandshake(identity=ALICE)
     r = ResponderHandshake(i.first_message(), identity=BOB)
     reply = r.response()
@@ -215,6 +221,11 @@ def test_a_failed_noise_handshake_stays_failed() -> None:
         responder.read_message(b"short")
     with pytest.raises(errors.StateError, match=exactly("this Noise handshake failed; start a new one")):
         responder.read_message(bytes(32))
+    oversized = HandshakeState("Noise_NN_25519_ChaChaPoly_BLAKE2s", False)
+    with pytest.raises(errors.HandshakeError):
+        oversized.read_message(bytes(65536))  # longer than any Noise message
+    with pytest.raises(errors.StateError, match=exactly("this Noise handshake failed; start a new one")):
+        oversized.read_message(bytes(32))
 
 
 # ---- datagrams -----------------------------------------------------------------------------------
@@ -271,11 +282,13 @@ def test_reassembly_counts_each_drop_once() -> None:
     assert r.malformed == 1
     r.add(Fragment(1, 1, 0, 11, bytes(10)))  # more pieces than the largest packet needs
     assert r.malformed == 2
+    r.add(Fragment(1, 1, 1, 4, bytes(10)))  # another count again
+    assert r.malformed == 3
     r.add(Fragment(1, 2, 0, 2, bytes(10)))  # evicts frame 1
     r.add(Fragment(1, 3, 0, 2, bytes(10)))  # evicts frame 2
     assert r.lost == 2 and r.pending() == 1
     assert r.add(Fragment(1, 1, 1, 2, b"x")) is None and r.add(Fragment(1, 2, 1, 2, b"x")) is None  # given up
-    assert r.pending() == 1
+    assert r.pending() == 1 and r.lost == 2  # a given-up frame's late pieces start nothing (and evict nothing)
 
 
 def test_reassembly_forgets_all_but_the_most_recent() -> None:
