@@ -42,7 +42,7 @@ _LAZY = {
     "KeyExchange": "p2p.handshake",
     "Header": "formats.headers", "Metadata": "formats.v1", "ChunkHeader": "p2p", "StreamingContext": "p2p",
     "Identity": "keys.recipients", "Recipient": "keys.recipients", "generate_identity": "keys.recipients",
-    "load_identities": "keys.recipients", "parse_identity": "keys.recipients", "parse_recipient": "keys.recipients",
+    "load_identities": "identities", "parse_identity": "keys.recipients", "parse_recipient": "keys.recipients",
     "Suite": "crypto.suite", "encrypt": "api", "decrypt": "api", "encrypt_blob": "api", "decrypt_blob": "api",
     "rekey": "api", "encrypt_file": "api", "decrypt_file": "api", "quick_encrypt": "api", "quick_decrypt": "api",
     "get_status": "api", "open": "api", "Secret": "crypto.secret", "DecryptingReader": "files.fileobj",
@@ -85,11 +85,11 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
     from .formats.v1 import Metadata
     from .formats.v2 import HeaderV2
     from .formats.v3 import HeaderV3
+    from .identities import load_identities
     from .keys.recipients import (
         Identity,
         Recipient,
         generate_identity,
-        load_identities,
         parse_identity,
         parse_recipient,
     )

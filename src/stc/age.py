@@ -16,7 +16,8 @@ from typing import Any, BinaryIO
 from .errors import ParameterError
 from .files.age import Progress, decrypt_payload, encrypt_payload
 from .files.outputs import PathOrFile, atomic_output
-from .formats.age.header import VERSION_PREFIX, AgeHeader
+from .files.rekey import locked
+from .formats.age.header import VERSION_PREFIX, AgeHeader, AgeStanza
 from .formats.armor import MAX_SPACE, ArmorReader, ArmorWriter
 from .keys.age import (
     DEFAULT_WORK_FACTOR,
@@ -26,6 +27,8 @@ from .keys.age import (
     describe,
     open_header,
     seal_header,
+    unwrap_hybrid,
+    unwrap_x25519,
     wrap_hybrid,
     wrap_scrypt,
     wrap_x25519,
@@ -186,6 +189,61 @@ def encrypt_file(input: PathOrFile, output: PathOrFile, **options: Any) -> int:
         return encrypt(src, dst, **options)
 
 
+def rekey(path: str | os.PathLike[str], *, identities: Sequence[str | Identity] = (),
+          passphrase: str | bytes | None = None, add: Sequence[str | Recipient] = (),
+          remove: Sequence[str | Identity] = (), new_passphrase: str | bytes | None = None,
+          work_factor: int = DEFAULT_WORK_FACTOR, max_work_factor: int = MAX_WORK_FACTOR) -> AgeHeader:
+    """Rewrite the header of the age file at ``path``, keeping its payload byte for byte.
+
+    The header is opened with ``identities`` or ``passphrase``; ``add`` gets new stanzas for the
+    same file key; ``remove`` names identities whose stanzas are dropped (an age stanza does not
+    say whom it is for, so only its identity can find it); ``new_passphrase`` replaces a
+    passphrase file's scrypt stanza.  The new header gets its MAC, and the file is written beside
+    ``path`` and renamed over it (armored again if it was armored).  Returns the new header."""
+    keys = as_identities(identities)
+    dropped = as_identities(remove)
+    to = as_recipients(add)
+    with locked(os.fspath(path)), open(path, "rb") as src:
+        stream = reader(src)
+        armored = isinstance(stream, ArmorReader)
+        header = read_header(stream)
+        file_key = open_header(header, keys, None if passphrase is None else _passphrase(passphrase),
+                               max_work_factor)
+        stanzas = [s for s in header.stanzas if not any(_opens(d, s) for d in dropped)]
+        if len(stanzas) + len(dropped) != len(header.stanzas):
+            raise ParameterError("an identity given to remove opens no stanza of this file")
+        scrypt = any(s.args[0] == "scrypt" for s in stanzas)
+        if new_passphrase is not None:
+            if not scrypt:
+                raise ParameterError("this age file has no passphrase to change (age does not allow a passphrase "
+                                     "beside recipients)")
+            stanzas = [wrap_scrypt(_passphrase(new_passphrase), file_key, work_factor)]
+        if to and scrypt:
+            raise ParameterError("age does not allow recipients beside a passphrase (scrypt must be alone)")
+        kinds = {isinstance(r, XWingRecipient) for r in to} | {s.args[0] == "mlkem768x25519" for s in stanzas}
+        if len(kinds) == 2:
+            raise ParameterError("age 1.3 refuses post-quantum recipients beside classical ones")
+        stanzas += [wrap_hybrid(r, file_key) if isinstance(r, XWingRecipient) else wrap_x25519(r, file_key)
+                    for r in to]
+        if not stanzas:
+            raise ParameterError("no stanza would be left: nobody could open the file")
+        new = seal_header(stanzas, file_key)
+        with atomic_output(path, mode=os.stat(path).st_mode & 0o7777, sync=True) as out:
+            sink = ArmorWriter(out, ARMOR_LABEL) if armored else out
+            sink.write(new.to_bytes())
+            while block := stream.read(1 << 20):
+                sink.write(block)
+            if isinstance(sink, ArmorWriter):
+                sink.close()
+    return new
+
+
+def _opens(identity: AgeIdentity, stanza: AgeStanza) -> bool:
+    """True if ``identity`` opens ``stanza`` (a malformed stanza of its type is a FormatError)."""
+    unwrap = unwrap_hybrid if isinstance(identity, XWingIdentity) else unwrap_x25519
+    return unwrap(identity, stanza) is not None  # type: ignore[arg-type]
+
+
 def _opened(value: PathOrFile) -> Any:
     if isinstance(value, str | os.PathLike):
         return open(value, "rb")
@@ -206,4 +264,4 @@ class _Borrowed:
 
 
 __all__ = ["as_identities", "as_recipients", "decrypt", "decrypt_file", "encrypt", "encrypt_file", "inspect", "is_age",
-           "read_header", "reader"]
+           "read_header", "reader", "rekey"]

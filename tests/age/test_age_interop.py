@@ -191,3 +191,46 @@ def test_inspect_and_recipients_from_stdin(keys: dict[str, object], tmp_path: Pa
     assert b"X25519 (32-byte body)" in stc("inspect", enc).stdout
     p = stc("decrypt", "-i", keys["key"], enc)  # default output: INPUT without .age
     assert p.returncode == 0 and (tmp_path / "copy").read_bytes() == b"data"
+
+
+@needs_age
+@pytest.mark.parametrize("armored", [False, True], ids=["binary", "armored"])
+def test_rekey_of_an_age_file_keeps_its_payload_and_age_opens_it(keys: dict[str, object], tmp_path: Path,
+                                                                 armored: bool) -> None:
+    plain, enc = tmp_path / "p", tmp_path / "p.age"
+    plain.write_bytes(data_of(SIZES["multi_chunk"]))
+    run(AGE, "-r", str(keys["recipient"]), *(["-a"] if armored else []), "-o", enc, plain).check_returncode()
+    payload = enc.read_bytes().split(b"\n--- ", 1)[1].split(b"\n", 1)[1] if not armored else None
+    new_key = tmp_path / "new.txt"
+    run(AGE_KEYGEN, "-o", new_key).check_returncode()
+    new_recipient = run(AGE_KEYGEN, "-y", new_key).stdout.decode().strip()
+    p = stc("rekey", enc, "-i", keys["key"], "--add-recipient", new_recipient)
+    assert p.returncode == 0 and b"2 X25519 stanzas" in p.stderr, p.stderr
+    if payload is not None:  # binary: the payload is byte for byte the same
+        assert enc.read_bytes().endswith(payload)
+    for key in (keys["key"], new_key):
+        opened = run(AGE, "-d", "-i", key, enc)
+        assert opened.returncode == 0 and opened.stdout == plain.read_bytes()
+    p = stc("rekey", enc, "-i", keys["key"], "--remove-recipient", new_recipient)
+    assert p.returncode == 2 and b"give its identity with -i" in p.stderr  # its stanza cannot be found otherwise
+    p = stc("rekey", enc, "-i", keys["key"], "--remove-recipient", str(keys["recipient"]))
+    assert p.returncode == 0 and b"1 X25519 stanzas" in p.stderr, p.stderr
+    assert run(AGE, "-d", "-i", keys["key"], enc).returncode != 0
+    opened = run(AGE, "-d", "-i", new_key, enc)
+    assert opened.returncode == 0 and opened.stdout == plain.read_bytes()
+
+
+@needs_age
+def test_rekey_changes_an_age_passphrase(keys: dict[str, object], tmp_path: Path) -> None:
+    plain, enc, new_pw = tmp_path / "p", tmp_path / "p.age", tmp_path / "new-pw"
+    plain.write_bytes(data_of(SIZES["multi_chunk"]))
+    new_pw.write_text("a new passphrase\n")
+    assert stc("encrypt", "--age", "--passphrase-file", keys["pw"], plain, "-o", enc).returncode == 0
+    p = stc("rekey", enc, "--passphrase-file", keys["pw"], "--change-passphrase", "--new-passphrase-file", new_pw)
+    assert p.returncode == 0 and b"1 scrypt stanzas" in p.stderr, p.stderr
+    status, _ = on_tty(AGE, "-d", "-o", tmp_path / "out", enc, answers=(("passphrase", "a new passphrase"),))
+    assert status == 0 and (tmp_path / "out").read_bytes() == plain.read_bytes()
+    p = stc("decrypt", "--passphrase-file", keys["pw"], enc, "-o", tmp_path / "old")
+    assert p.returncode == 1 and b"wrong passphrase" in p.stderr and not (tmp_path / "old").exists()
+    p = stc("rekey", enc, "--passphrase-file", new_pw, "--add-recipient", str(keys["recipient"]))
+    assert p.returncode == 2 and b"beside a passphrase" in p.stderr

@@ -23,7 +23,7 @@ LAYERS = {
     "formats": 2,
     "files": 3, "keys": 3, "p2p": 3,
     "context": 4,
-    "api": 5, "fs": 5, "folders": 5, "streaming": 5,
+    "api": 5, "age": 5, "fs": 5, "folders": 5, "identities": 5, "streaming": 5,
     "__init__": 6,  # re-exports the front doors, each loaded on first use
     "cli": 7,
     "__main__": 8,
@@ -32,6 +32,8 @@ LAYERS = {
 SIDEWAYS: set[tuple[str, str]] = {
     # Noise sessions are authenticated by the identities that open files (keys never imports p2p).
     ("p2p", "keys"),
+    # A protected identity file may be an age file (age -p), read by the age front door.
+    ("identities", "age"),
 }
 #: What p2p may use: frames need primitives and formats; sessions need the identities of ``keys``.
 P2P_USES = {"errors", "crypto", "formats", "p2p", "keys"}

@@ -207,7 +207,8 @@ def check_output(path: str, force: bool, input_path: str | None = None) -> None:
         die(f"cannot write {path}: {directory} is not writable", EXIT_USAGE)
 
 
-def read_passphrase(passphrase_file: str | None, confirm: bool, stdin_is_data: bool) -> str | bytes:
+def read_passphrase(passphrase_file: str | None, confirm: bool, stdin_is_data: bool,
+                    prompt: str = "Passphrase: ") -> str | bytes:
     """From --passphrase-file (first line; '-' = stdin), else a no-echo prompt on the terminal.
 
     A file that is not UTF-8 is used as raw bytes, as the API does with a bytes password.
@@ -236,7 +237,7 @@ def read_passphrase(passphrase_file: str | None, confirm: bool, stdin_is_data: b
     except OSError:
         die("no terminal to ask for the passphrase", EXIT_USAGE, "use --passphrase-file FILE, or -r/-i keys")
     try:
-        first = getpass.getpass("Passphrase: ")  # reads and writes /dev/tty, without echo
+        first = getpass.getpass(prompt)  # reads and writes /dev/tty, without echo
         if not first:
             die("empty passphrase", EXIT_USAGE)
         if confirm and getpass.getpass("Confirm passphrase: ") != first:
@@ -262,15 +263,32 @@ def recipients_from(values: tuple[str, ...], files: tuple[str, ...], stdin_is_da
     return out
 
 
-def identities_from(files: tuple[str, ...]) -> list[Identity]:
-    """Identities from ``-i`` files; warns when a file is readable by others."""
-    from ..keys.recipients import load_identities, loose_permissions
+IDENTITY_PASSPHRASE_ENV = "STC_IDENTITY_PASSPHRASE"
+
+
+def identities_from(files: tuple[str, ...], passphrase_file: str | None = None,
+                    stdin_is_data: bool = False) -> list[Identity]:
+    """Identities from ``-i`` files, plain or protected by a passphrase (asked once a file, unless
+    --identity-passphrase-file or $STC_IDENTITY_PASSPHRASE gives it); warns when a file is
+    readable by others."""
+    from ..identities import load_identities
+    from ..keys.recipients import loose_permissions, parse_identity
 
     out: list[Identity] = []
     for path in files:
+        if path.startswith("awskms:"):  # a KMS key names itself; there is no file to read
+            out.append(parse_identity(path))
+            continue
         if path != "-" and loose_permissions(path):
             click.echo(f"stc: warning: {path} is readable by other users; run chmod 600 {path}", err=True)
-        out += load_identities(path if path != "-" else "/dev/stdin")
+
+        def ask(path: str = path) -> str | bytes:
+            if passphrase_file is None and os.environ.get(IDENTITY_PASSPHRASE_ENV):
+                return os.environ[IDENTITY_PASSPHRASE_ENV]
+            return read_passphrase(passphrase_file, False, stdin_is_data or path == "-",
+                                   prompt=f"Passphrase for identity file {path}: ")
+
+        out += load_identities(path if path != "-" else "/dev/stdin", ask)
     return out
 
 
@@ -323,6 +341,11 @@ context_json_option = click.option("--context-json", metavar="JSON",
 passfile_option = click.option("--passphrase-file", metavar="FILE",
                                help="Read the passphrase from the first line of FILE ('-' = stdin, when the "
                                     "data is not on stdin) instead of prompting.")
+identity_passfile_option = click.option(
+    "--identity-passphrase-file", metavar="FILE",
+    help="Read the passphrase of protected identity files (-i; stc keygen --protect, or age -p) from the first "
+         "line of FILE instead of prompting; $STC_IDENTITY_PASSPHRASE also works. --passphrase-file stays the "
+         "encrypted file's own passphrase.")
 force_option = click.option("--force", "-f", is_flag=True, help="Replace an existing output file.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 

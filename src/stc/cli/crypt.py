@@ -41,6 +41,7 @@ from ._common import (
     die,
     force_option,
     identities_from,
+    identity_passfile_option,
     limits_option,
     one_preset,
     parse_context,
@@ -213,11 +214,12 @@ def _sink(output: str, source: str | None = None) -> Any:
 @seed_option
 @limits_option
 @passfile_option
+@identity_passfile_option
 @force_option
 @quiet_option
 def decrypt(input: str | None, output: str | None, identity_files: tuple[str, ...], stream_out: bool,
             byte_range: str | None, max_work_factor: int, context: tuple[str, ...], context_json: str | None, seed: str,
-            passphrase_file: str | None, force: bool, quiet: bool) -> None:
+            passphrase_file: str | None, identity_passphrase_file: str | None, force: bool, quiet: bool) -> None:
     """Decrypt INPUT (default: stdin; binary or armored, file or one-value message, STC or age).
 
     Nothing reaches the output before every chunk authenticated: a file output appears only
@@ -250,7 +252,7 @@ def decrypt(input: str | None, output: str | None, identity_files: tuple[str, ..
     context_data = parse_context(context, context_json)
     with reported_errors():
         stream, head = open_input(source, age_ok=True)
-        identities = identities_from(identity_files)
+        identities = identities_from(identity_files, identity_passphrase_file, source == "-")
         if is_age(head):
             if span is not None or context_data:
                 die("--range and context data are for STC files; this is an age file", EXIT_USAGE)

@@ -23,6 +23,7 @@ from ._common import (
     die,
     force_option,
     identities_from,
+    identity_passfile_option,
     limits_option,
     one_preset,
     parse_context,
@@ -120,13 +121,14 @@ def encrypt_folder_cmd(folder: str, output: str | None, excludes: tuple[str, ...
 @seed_option
 @limits_option
 @passfile_option
+@identity_passfile_option
 @force_option
 @click.option("-p", "--preserve-permissions", is_flag=True,
               help="Keep the archive's modes as they are (group/other write, sticky); by default those bits "
                    "are dropped and the umask applies. Owners are never restored.")
 def decrypt_folder_cmd(file: str, output: str | None, identity_files: tuple[str, ...], context: tuple[str, ...],
-                       context_json: str | None, seed: str, passphrase_file: str | None, force: bool,
-                       preserve_permissions: bool) -> None:
+                       context_json: str | None, seed: str, passphrase_file: str | None,
+                       identity_passphrase_file: str | None, force: bool, preserve_permissions: bool) -> None:
     """Extract an encrypted folder safely: nothing appears before the whole file authenticated.
 
     Absolute paths, '..', links leaving the folder, device files and setuid bits are refused,
@@ -151,7 +153,7 @@ def decrypt_folder_cmd(file: str, output: str | None, identity_files: tuple[str,
     context_data = parse_context(context, context_json)
     with reported_errors():
         stream, head = open_input(file)
-        identities = identities_from(identity_files)
+        identities = identities_from(identity_files, identity_passphrase_file)
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, file == "-")
         members = decrypt_folder(for_api(file, stream, head), output, password,
@@ -170,8 +172,10 @@ def decrypt_folder_cmd(file: str, output: str | None, identity_files: tuple[str,
 @seed_option
 @limits_option
 @passfile_option
+@identity_passfile_option
 def list_cmd(file: str, identity_files: tuple[str, ...], as_json: bool, context: tuple[str, ...],
-             context_json: str | None, seed: str, passphrase_file: str | None) -> None:
+             context_json: str | None, seed: str, passphrase_file: str | None,
+             identity_passphrase_file: str | None) -> None:
     """List the members of an encrypted folder (decrypted and authenticated, nothing written).
 
     \b
@@ -184,7 +188,7 @@ def list_cmd(file: str, identity_files: tuple[str, ...], as_json: bool, context:
     context_data = parse_context(context, context_json)
     with reported_errors():
         stream, head = open_input(file)
-        identities = identities_from(identity_files)
+        identities = identities_from(identity_files, identity_passphrase_file)
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, file == "-")
         members = list_folder(for_api(file, stream, head), password,

@@ -9,23 +9,26 @@ import shutil
 import stat
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
+from ..age import is_age
 from ..context import STCContext
 from ..files.outputs import atomic_output
 from ..files.rekey import locked
 from ..formats import armor
 from ..formats.v2 import CORE_SIZE, HeaderV2
-from ..keys.recipients import generate_identity, load_identities
+from ..keys.recipients import generate_identity
 from ._common import (
     EXIT_USAGE,
     PRESETS,
     check_input,
     die,
     identities_from,
+    identity_passfile_option,
     limits_option,
     one_preset,
     passfile_option,
@@ -49,7 +52,12 @@ from .remote import is_url
 @click.option("--format", "form", type=click.Choice(["stc", "age"]), default=None,
               help="Write the key in this form: STC's (stc-x25519-…) or age's (age1…, AGE-SECRET-KEY-1…); the "
                    "same key either way. With -y: print the recipients in this form.")
-def keygen(output: str | None, pq: bool, convert: str | None, form: str | None) -> None:
+@click.option("--protect", is_flag=True,
+              help="Encrypt the identity under a passphrase (asked twice, or --identity-passphrase-file): an "
+                   "armored STC message that -i opens after asking the passphrase.")
+@identity_passfile_option
+def keygen(output: str | None, pq: bool, convert: str | None, form: str | None, protect: bool,
+           identity_passphrase_file: str | None) -> None:
     """Generate a secret key (identity) and print its public key (recipient).
 
     \b
@@ -59,18 +67,27 @@ def keygen(output: str | None, pq: bool, convert: str | None, form: str | None) 
       stc keygen -y key.txt                 # the recipient of an existing identity file
       stc keygen --format age -o key.txt    # an age identity (age -d -i key.txt opens files to it)
       stc keygen -y age-key.txt --format stc  # an age key's recipient in STC's form
+      stc keygen --protect -o alice.key.stc  # the identity encrypted under a passphrase
     """
-    if convert is not None and pq:
-        die("--pq makes a new key; -y only prints the public keys of an existing identity file", EXIT_USAGE)
+    if convert is not None and (pq or protect):
+        die("--pq and --protect make a new key; -y only prints the public keys of an existing identity file",
+            EXIT_USAGE)
     with reported_errors():
         if convert is not None:
-            for identity in load_identities(convert if convert != "-" else "/dev/stdin"):
+            for identity in identities_from((convert,), identity_passphrase_file):
                 click.echo(_in_form(identity.recipient, form).to_string())
             return
         identity = _in_form(generate_identity("mlkem768x25519" if pq else "x25519"), form)
         public = identity.recipient.to_string()
         created = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         text = f"# created: {created}\n# public key: {public}\n{identity.to_string()}\n"
+        if protect:
+            from ..identities import protect as protect_text
+
+            if identity_passphrase_file is None:
+                click.echo("Passphrase to protect the new identity:", err=True)
+            secret = read_passphrase(identity_passphrase_file, True, stdin_is_data=False)
+            text = protect_text(text, secret).decode("ascii")
         if output is None:
             click.echo(text, nl=False)
             return
@@ -81,6 +98,8 @@ def keygen(output: str | None, pq: bool, convert: str | None, form: str | None) 
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(text)
         click.echo(f"Public key: {public}", err=True)
+        if protect:
+            click.echo(f"stc: {output} is protected by that passphrase; -i {output} asks for it", err=True)
 
 
 def _in_form(key: Any, form: str | None) -> Any:
@@ -110,9 +129,11 @@ def _in_form(key: Any, form: str | None) -> Any:
 @seed_option
 @limits_option
 @passfile_option
+@identity_passfile_option
 def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...],
           recipients_files: tuple[str, ...], change_passphrase: bool, new_passphrase_file: str | None,
-          fast: bool, balanced: bool, paranoid: bool, seed: str, passphrase_file: str | None) -> None:
+          fast: bool, balanced: bool, paranoid: bool, seed: str, passphrase_file: str | None,
+          identity_passphrase_file: str | None) -> None:
     """Change who can open FILE by rewriting only its header (the data is not re-encrypted).
 
     FILE is rewritten in place when the new header has the old one's length (a journal beside
@@ -136,7 +157,7 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
     if new_passphrase_file and not change_passphrase:
         die("--new-passphrase-file goes with --change-passphrase", EXIT_USAGE)
     with reported_errors():
-        identities = identities_from(identity_files)
+        identities = identities_from(identity_files, identity_passphrase_file)
         password = None if identities and passphrase_file is None else \
             read_passphrase(passphrase_file, False, stdin_is_data=False)
         new_password = None
@@ -144,10 +165,13 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
             if new_passphrase_file is None:
                 click.echo("New passphrase for the file:", err=True)
             new_password = read_passphrase(new_passphrase_file, True, stdin_is_data=False)
-        lattice, depth = PRESETS[one_preset(fast, balanced, paranoid)]
-        ctx = STCContext(seed, lattice_size=lattice, depth=depth, **reader_limits())
         with open(file, "rb") as f:
             head = f.read(HEAD)
+        if is_age(head):
+            _rekey_age(file, identities, password, added, remove, new_password)
+            return
+        lattice, depth = PRESETS[one_preset(fast, balanced, paranoid)]
+        ctx = STCContext(seed, lattice_size=lattice, depth=depth, **reader_limits())
         with _binary_form(file, head) as binary:
             with open(binary, "rb") as f:
                 had_passphrase = HeaderV2.has_passphrase_prefix(f.read(CORE_SIZE + 1))
@@ -160,6 +184,27 @@ def rekey(file: str, identity_files: tuple[str, ...], add: tuple[str, ...], remo
         click.echo(f"stc: re-keyed {file}: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + " slots",
                    err=True)
         sys.stderr.flush()
+
+
+def _rekey_age(file: str, identities: list[Any], password: str | bytes | None, added: list[str],
+               remove: tuple[str, ...], new_password: str | bytes | None) -> None:
+    """``stc rekey`` of an age file: its header rewritten under the same file key, the payload kept."""
+    from .. import age
+    from ..keys.recipients import parse_recipient
+
+    dropped = []
+    for text in remove:
+        recipient = parse_recipient(text)
+        owners = [i for i in identities if i.recipient == recipient]
+        if not owners:
+            die(f"an age stanza does not say whom it is for: to remove {text}, also give its identity with -i",
+                EXIT_USAGE)
+        dropped.append(owners[0])
+    header = age.rekey(file, identities=identities, passphrase=None if identities else password, add=added,
+                       remove=dropped, new_passphrase=new_password)
+    kinds = Counter(stanza.args[0] for stanza in header.stanzas)
+    click.echo(f"stc: re-keyed {file} (age): " + ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+               + " stanzas; the payload was not touched", err=True)
 
 
 @contextlib.contextmanager

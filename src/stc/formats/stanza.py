@@ -12,10 +12,11 @@ from ..errors import FormatError
 FILE_KEY_SIZE = 32
 WRAPPED_SIZE = FILE_KEY_SIZE + 16
 
-PASSPHRASE, X25519, XWING = 1, 2, 3
-#: Body size of each stanza kind (its type byte is not counted).
-BODY_SIZE = {PASSPHRASE: 16 + WRAPPED_SIZE, X25519: 32 + WRAPPED_SIZE, XWING: 1120 + WRAPPED_SIZE}
-KIND_NAMES = {PASSPHRASE: "passphrase", X25519: "x25519", XWING: "mlkem768x25519"}
+PASSPHRASE, X25519, XWING, KMS = 1, 2, 3, 4
+#: Body size of each stanza kind (its type byte is not counted).  A KMS body holds the key's ARN
+#: and KMS's ciphertext blob, zero-padded (docs/format.md §6.3).
+BODY_SIZE = {PASSPHRASE: 16 + WRAPPED_SIZE, X25519: 32 + WRAPPED_SIZE, XWING: 1120 + WRAPPED_SIZE, KMS: 1024}
+KIND_NAMES = {PASSPHRASE: "passphrase", X25519: "x25519", XWING: "mlkem768x25519", KMS: "awskms"}
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,8 @@ def _assemble(core: Core, entries: list[Entry], file_key: bytes, kdf: KdfParams 
     return draft.with_mac(_mac(file_key, draft.mac_input))
 
 
-#: A decoy of each stanza kind: random bytes shaped like that kind's real stanzas.
+#: A decoy of each stanza kind: random bytes shaped like that kind's real stanzas.  KMS stanzas
+#: name their key in clear (AWS's ciphertexts do), so no decoy could pass for one: they have none.
 _DECOY_MAKERS: dict[int, Callable[[Random], Stanza]] = {
     PASSPHRASE: _decoy_passphrase, X25519: X25519Recipient.decoy, XWING: XWingRecipient.decoy,
 }
@@ -149,7 +150,7 @@ _DECOY_MAKERS: dict[int, Callable[[Random], Stanza]] = {
 def _decoys(entries: list[Entry], rand: Random) -> list[Entry]:
     """Decoys to bring each stanza kind present up to DECOYS stanzas."""
     out: list[Entry] = []
-    for kind in sorted({s.kind for s, _ in entries}):
+    for kind in sorted({s.kind for s, _ in entries} & _DECOY_MAKERS.keys()):
         have = sum(s.kind == kind for s, _ in entries)
         out += [(_DECOY_MAKERS[kind](rand), _NO_FINGERPRINT) for _ in range(max(0, DECOYS - have))]
     return out
@@ -274,7 +275,7 @@ def rekey(
     # a fresh decoy of its kind and an added one takes a decoy's place: each change replaces one
     # stanza, whichever it is, and the header keeps its size (so the re-key happens in place).
     entries = [((_DECOY_MAKERS[s.kind](rand), _NO_FINGERPRINT) if fp in gone else (s, fp))
-               for s, fp in old if fp not in gone or use_decoys]
+               for s, fp in old if fp not in gone or (use_decoys and s.kind in _DECOY_MAKERS)]
     kdf, kdf_salt = header.kdf, header.kdf_salt
     if new_pw_key is not None:
         entries = [(s, fp) for s, fp in entries if s.kind != PASSPHRASE]

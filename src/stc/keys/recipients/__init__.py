@@ -14,6 +14,7 @@ from ...formats.stanza import KIND_NAMES, Stanza
 from .age import AgeHybridIdentity, AgeHybridRecipient, AgeX25519Identity, AgeX25519Recipient, as_age, as_stc
 from .base import Identity, Recipient
 from .hybrid import XWingIdentity, XWingRecipient
+from .kms import AwsKmsIdentity, AwsKmsRecipient
 from .text import MAX_IDENTITY_FILE, identity_lines, loose_permissions
 from .x25519 import X25519Identity, X25519Recipient
 
@@ -44,13 +45,14 @@ def parse_recipient(value: str | Recipient) -> Recipient:
     _no_spaces(value, "recipient")
     if value.upper().startswith(("STC-SECRET-KEY-", "AGE-SECRET-KEY-")):
         raise ParameterError("that is a secret key, not a recipient; give its public key (stc keygen -y)")
-    recipient_kinds: tuple[type[X25519Recipient] | type[XWingRecipient], ...] = (
-        X25519Recipient, XWingRecipient, AgeHybridRecipient, AgeX25519Recipient)  # age1pq1 before age1
+    recipient_kinds: tuple[type[X25519Recipient] | type[XWingRecipient] | type[AwsKmsRecipient], ...] = (
+        X25519Recipient, XWingRecipient, AgeHybridRecipient, AgeX25519Recipient,  # age1pq1 before age1
+        AwsKmsRecipient)
     for cls in recipient_kinds:
         found = cls.parse(value)
         if found is not None:
             return found
-    raise ParameterError("not a recipient (expected stc-x25519-…, stc-xwing-…, age1… or age1pq1…)")
+    raise ParameterError("not a recipient (expected stc-x25519-…, stc-xwing-…, age1…, age1pq1… or awskms:…)")
 
 
 def parse_identity(value: str | Identity) -> Identity:
@@ -61,20 +63,24 @@ def parse_identity(value: str | Identity) -> Identity:
     if not isinstance(value, str):
         raise ParameterError(f"an identity is an Identity or its text form, not {type(value).__name__}")
     _no_spaces(value, "identity")
-    identity_kinds: tuple[type[X25519Identity] | type[XWingIdentity], ...] = (
-        X25519Identity, XWingIdentity, AgeX25519Identity, AgeHybridIdentity)
+    identity_kinds: tuple[type[X25519Identity] | type[XWingIdentity] | type[AwsKmsIdentity], ...] = (
+        X25519Identity, XWingIdentity, AgeX25519Identity, AgeHybridIdentity, AwsKmsIdentity)
     for cls in identity_kinds:
         found = cls.parse(value)
         if found is not None:
             return found
     raise ParameterError("not an identity (expected STC-SECRET-KEY-X25519-…, STC-SECRET-KEY-XWING-…, "
-                         "AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…)")
+                         "AGE-SECRET-KEY-1…, AGE-SECRET-KEY-PQ-1… or awskms:…)")
 
 
 def load_identities(path: str | os.PathLike[str]) -> list[Identity]:
     """Every identity in an identity file (comments and blank lines allowed)."""
     with open(path, "rb") as f:
         data = f.read(MAX_IDENTITY_FILE + 1)
+    if data[:4] in (b"STCF", b"STCM") or data.startswith(b"age-encryption.org/") \
+            or data.lstrip(b" \t\r\n").startswith(b"-----BEGIN "):
+        raise ParameterError(f"{os.fspath(path)} is encrypted (a protected identity file); open it with "
+                             "stc.load_identities(path, password=…)")
     return [parse_identity(line) for line in identity_lines(data, os.fspath(path))]
 
 
@@ -93,6 +99,8 @@ __all__ = [
     "AgeHybridRecipient",
     "AgeX25519Identity",
     "AgeX25519Recipient",
+    "AwsKmsIdentity",
+    "AwsKmsRecipient",
     "as_age",
     "as_stc",
     "KIND_NAMES",
