@@ -124,9 +124,10 @@ def test_fail_a_disabled_key_is_a_named_refusal(kms: dict[str, Any]) -> None:
     client = boto3.client("kms", region_name="us-east-1")
     client.disable_key(KeyId=arn.split("/")[-1])  # moto wants the id here
     try:
-        with pytest.raises(errors.DecryptionError, match=re.escape(f"AWS KMS refused to decrypt with {arn}: DisabledException")):
+        refused = re.escape(f"AWS KMS refused to decrypt with {arn}: DisabledException")
+        with pytest.raises(errors.DecryptionError, match=refused):
             decrypt(blob, identities=[f"awskms:{arn}"])
-        with pytest.raises(errors.ParameterError, match="AWS KMS refused to encrypt with .*DisabledException"):
+        with pytest.raises(errors.ParameterError, match=r"AWS KMS refused to encrypt with .*DisabledException"):
             encrypt(b"x", recipients=[f"awskms:{arn}"])
     finally:
         client.enable_key(KeyId=arn.split("/")[-1])
