@@ -122,7 +122,7 @@ def reader(src: BinaryIO, armored: bool | None = None) -> Any:
 
 
 class _Prefixed:
-    """The bytes already read from a stream, then the rest of it (``read`` and ``readline`` only)."""
+    """The bytes already read from a stream, then the rest of it (``read``, ``readinto``, ``readline``)."""
 
     def __init__(self, head: bytes, rest: BinaryIO) -> None:
         self._head, self._rest = head, rest
@@ -135,6 +135,13 @@ class _Prefixed:
             return data
         data, self._head = self._head[:size], self._head[size:]
         return data
+
+    def readinto(self, view: Any) -> int:
+        if not self._head and hasattr(self._rest, "readinto"):
+            return int(self._rest.readinto(view) or 0)
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
 
     def readline(self, limit: int = -1) -> bytes:
         if not self._head:

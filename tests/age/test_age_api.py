@@ -171,7 +171,15 @@ def test_fail_chunk_level_edits() -> None:
         run(forged)
     progress: list[tuple[int, int | None]] = []
     payload.decrypt_payload(io.BytesIO(body), io.BytesIO(), file_key, lambda done, n: progress.append((done, n)))
-    assert progress == [(payload.CHUNK, None), (2 * payload.CHUNK, None), (len(data), None)]
+    assert progress == [(len(data), None)]  # one call a batch of 16 chunks
+    many = os.urandom(payload.BATCH * payload.CHUNK + 5)
+    sealed_many, counted = io.BytesIO(), []
+    payload.encrypt_payload(io.BytesIO(many), sealed_many, file_key, progress=lambda done, n: counted.append(done))
+    assert counted == [payload.BATCH * payload.CHUNK, len(many)]
+    counted.clear()
+    out = io.BytesIO()
+    payload.decrypt_payload(io.BytesIO(sealed_many.getvalue()), out, file_key, lambda done, n: counted.append(done))
+    assert out.getvalue() == many and counted == [payload.BATCH * payload.CHUNK, len(many)]
 
 
 @pytest.mark.parametrize(("text", "message"), [

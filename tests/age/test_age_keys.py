@@ -118,7 +118,7 @@ def test_fail_prefixes() -> None:
     with pytest.raises(errors.ParameterError, match=r"^that is a secret key, not a recipient"):
         parse_recipient(X_ID)
     with pytest.raises(errors.ParameterError, match=r"^not a recipient \(expected stc-x25519-…, stc-xwing-…, "
-                                                    r"age1… or age1pq1…\)$"):
+                                                    r"age1…, age1pq1… or awskms:…\)$"):
         parse_recipient("ssh-ed25519 AAAA")
     with pytest.raises(errors.ParameterError, match=r"^not an identity \(expected"):
         parse_identity("AGE-PLUGIN-YUBIKEY-1QQQ")

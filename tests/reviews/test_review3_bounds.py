@@ -142,8 +142,12 @@ def test_good_identity_files_still_allow_indented_and_blank_lines(tmp_path: Path
 
 
 def test_fail_a_foreign_recipient_is_refused_by_name() -> None:
-    with pytest.raises(stc.ParameterError, match=r"^not an STC recipient \(expected stc-x25519-… or stc-xwing-…\)$"):
-        parse_recipient("age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq")
+    # age keys are recipients since issue 26; a key of another tool is refused, naming what is accepted
+    with pytest.raises(stc.ParameterError, match=r"^not a recipient \(expected stc-x25519-…, stc-xwing-…, age1…, "
+                                                 r"age1pq1… or awskms:…\)$"):
+        parse_recipient("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl")
+    age_key = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"
+    assert parse_recipient(age_key).to_string() == age_key
     with pytest.raises(stc.ParameterError, match="that is a secret key, not a recipient"):
         parse_recipient(generate_identity().to_string())
 
