@@ -33,7 +33,7 @@ from .errors import (
 )
 from .formats import legacy
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 legacy.install()  # pickles of earlier releases name stc.metadata, stc.format_v2, ...
 
