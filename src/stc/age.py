@@ -66,7 +66,7 @@ def as_recipients(values: Iterable[str | Recipient]) -> list[X25519Recipient | X
     for value in values:
         recipient = parse_recipient(value)
         if not isinstance(recipient, X25519Recipient | XWingRecipient):
-            raise ParameterError(f"{type(recipient).__name__} cannot be an age recipient")  # pragma: no cover
+            raise ParameterError(f"{type(recipient).__name__} cannot be an age recipient")
         out.append(recipient)
     if len(set(out)) != len(out):
         raise ParameterError("the same recipient was given twice")
@@ -78,7 +78,7 @@ def as_identities(values: Iterable[str | Identity]) -> list[AgeIdentity]:
     for value in values:
         identity = parse_identity(value)
         if not isinstance(identity, X25519Identity | XWingIdentity):
-            raise ParameterError(f"{type(identity).__name__} cannot open an age file")  # pragma: no cover
+            raise ParameterError(f"{type(identity).__name__} cannot open an age file")
         out.append(identity)
     return out
 

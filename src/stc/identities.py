@@ -52,8 +52,7 @@ def unprotect(data: bytes, password: Password, source: str = "the identity file"
     blob = armor.ArmorReader(io.BytesIO(data)).read() if armor.is_armored(data[: armor.DETECT]) else data
     if blob[:4] != b"STCM":
         raise ParameterError(f"{source} is an encrypted STC file, not a protected identity (an STC message)")
-    plain = STCContext(DEFAULT_SEED).decrypt_blob(blob, password)
-    return plain.encode("utf-8") if isinstance(plain, str) else plain
+    return STCContext(DEFAULT_SEED).decrypt_blob(blob, password, text=False)
 
 
 def load_identities(path: str | os.PathLike[str], password: PasswordSource = None) -> list[Identity]:

@@ -1,0 +1,186 @@
+"""``stc.age`` and ``stc.identities``, refusal by refusal with the exact message, each bound at
+its edge, and each option shown to take effect (what mutation testing found loose, issue 26)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from stc import age, errors
+from stc.formats import armor
+from stc.formats.headers import parse_header
+from stc.identities import is_protected, load_identities, protect, unprotect
+from stc.keys.recipients import AwsKmsIdentity, AwsKmsRecipient, X25519Identity, XWingIdentity, as_age
+from stc.keys.recipients.text import MAX_IDENTITY_FILE
+
+ALICE, BOB = as_age(X25519Identity.generate()), as_age(X25519Identity.generate())
+PQ, PQ2 = XWingIdentity.generate(), XWingIdentity.generate()
+ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+FAST = {"lattice_size": 64, "depth": 4}
+
+
+def exactly(message: str) -> str:
+    return "^" + re.escape(message) + "$"
+
+
+def sealed(data: bytes = b"data", **options: object) -> bytes:
+    out = io.BytesIO()
+    if "passphrase" in options:
+        options.setdefault("work_factor", 4)
+    age.encrypt(io.BytesIO(data), out, **options)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def test_encrypt_messages() -> None:
+    cases = [
+        ({"recipients": [ALICE.recipient], "passphrase": "pw"},
+         "age does not allow a passphrase beside other recipients (scrypt must be alone)"),
+        ({}, "give recipients or a passphrase"),
+        ({"recipients": [ALICE.recipient, PQ.recipient]},
+         "age 1.3 refuses post-quantum (age1pq1…) recipients beside classical ones (the file would be only as "
+         "strong as the classical key)"),
+        ({"recipients": [ALICE.recipient, ALICE.recipient]}, "the same recipient was given twice"),
+        ({"recipients": [AwsKmsRecipient(ARN)]}, "AwsKmsRecipient cannot be an age recipient"),
+    ]
+    for options, message in cases:
+        with pytest.raises(errors.ParameterError, match=exactly(message)):
+            sealed(**options)  # type: ignore[arg-type]
+    with pytest.raises(errors.ParameterError, match=exactly("AwsKmsIdentity cannot open an age file")):
+        age.decrypt(io.BytesIO(sealed(recipients=[ALICE.recipient])), io.BytesIO(), identities=[AwsKmsIdentity(ARN)])
+
+
+def test_encrypt_reports_progress_and_inspect_says_exactly() -> None:
+    calls: list[tuple[int, int | None]] = []
+    out = io.BytesIO()
+    age.encrypt(io.BytesIO(b"x" * 100), out, recipients=[ALICE.recipient], progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(100, None)]
+    header = age.read_header(io.BytesIO(out.getvalue()))
+    assert age.inspect(io.BytesIO(out.getvalue())) == {
+        "format": "age-encryption.org/v1", "armored": False, "header_bytes": len(header.to_bytes()),
+        "stanzas": [{"type": "X25519", "arguments": 1, "body_bytes": 32}]}
+
+
+def test_armor_detection_edges() -> None:
+    begin = age.ARMOR_BEGIN
+    assert age.is_armored(begin) and age.is_armored(b" \t\r\n" + begin)
+    assert age.is_armored(b" " * armor.MAX_SPACE + begin) and not age.is_armored(b" " * (armor.MAX_SPACE + 1) + begin)
+    assert not age.is_armored(b"x" + begin) and not age.is_armored(b"-----BEGIN STC ENCRYPTED FILE-----")
+    assert age.is_armored(b"\n\n" + begin + b"\n") and age.is_age(b"  " + begin)
+    assert age.is_age(b"age-encryption.org/v2\n") and not age.is_age(b"STCF")
+
+
+def test_file_front_doors_take_streams_and_leave_them_open() -> None:
+    src, enc, out = io.BytesIO(b"stream data"), io.BytesIO(), io.BytesIO()
+    assert age.encrypt_file(src, enc, recipients=[ALICE.recipient]) == 11
+    assert not enc.closed and not src.closed
+    enc.seek(0)
+    assert age.decrypt_file(enc, out, identities=[ALICE]) == 11
+    assert out.getvalue() == b"stream data" and not enc.closed and not out.closed
+
+
+def test_rekey_keeps_the_mode_and_honours_its_options(tmp_path: Path) -> None:
+    path = tmp_path / "f.age"
+    path.write_bytes(sealed(recipients=[ALICE.recipient]))
+    os.chmod(path, 0o640)
+    age.rekey(path, identities=[ALICE], add=[BOB.recipient])
+    assert os.stat(path).st_mode & 0o7777 == 0o640
+    heavy = tmp_path / "heavy.age"
+    heavy.write_bytes(sealed(passphrase="old", work_factor=12))
+    with pytest.raises(errors.FormatError, match="work factor 12 is above the limit of 11"):
+        age.rekey(heavy, passphrase="old", new_passphrase="new", max_work_factor=11)
+    age.rekey(heavy, passphrase="old", new_passphrase="new", work_factor=5)
+    [stanza] = age.inspect(io.BytesIO(heavy.read_bytes()))["stanzas"]  # type: ignore[misc]
+    assert stanza["work_factor"] == "5"
+
+
+def test_rekey_messages(tmp_path: Path) -> None:
+    path = tmp_path / "f.age"
+    path.write_bytes(sealed(recipients=[ALICE.recipient]))
+    cases = [
+        ({"identities": [ALICE], "remove": [BOB]}, "an identity given to remove opens no stanza of this file"),
+        ({"identities": [ALICE], "new_passphrase": "x"},
+         "this age file has no passphrase to change (age does not allow a passphrase beside recipients)"),
+        ({"identities": [ALICE], "add": [PQ.recipient]},
+         "age 1.3 refuses post-quantum recipients beside classical ones"),
+        ({"identities": [ALICE], "remove": [ALICE]}, "no stanza would be left: nobody could open the file"),
+    ]
+    for options, message in cases:
+        with pytest.raises(errors.ParameterError, match=exactly(message)):
+            age.rekey(path, **options)  # type: ignore[arg-type]
+    locked = tmp_path / "l.age"
+    locked.write_bytes(sealed(passphrase="pw"))
+    with pytest.raises(errors.ParameterError, match=exactly(
+            "age does not allow recipients beside a passphrase (scrypt must be alone)")):
+        age.rekey(locked, passphrase="pw", add=[ALICE.recipient])
+
+
+def test_rekey_of_post_quantum_files(tmp_path: Path) -> None:
+    path = tmp_path / "pq.age"
+    path.write_bytes(sealed(b"pq data", recipients=[PQ.recipient]))
+    with pytest.raises(errors.ParameterError, match="post-quantum recipients beside classical"):
+        age.rekey(path, identities=[PQ], add=[ALICE.recipient])
+    header = age.rekey(path, identities=[PQ], add=[PQ2.recipient])
+    assert [s.args[0] for s in header.stanzas] == ["mlkem768x25519", "mlkem768x25519"]
+    out = io.BytesIO()
+    age.decrypt(io.BytesIO(path.read_bytes()), out, identities=[PQ2])
+    assert out.getvalue() == b"pq data"
+    age.rekey(path, identities=[PQ2], remove=[PQ])  # a hybrid identity finds its own stanza
+    with pytest.raises(errors.NoMatchingIdentityError):
+        age.decrypt(io.BytesIO(path.read_bytes()), io.BytesIO(), identities=[PQ])
+
+
+# ---- protected identity files ---------------------------------------------------------------------
+
+def test_what_counts_as_protected() -> None:
+    for head in (b"STCF\x02", b"STCM\x03", b"-----BEGIN STC ENCRYPTED FILE-----\n", b"age-encryption.org/v1\n",
+                 b"\n-----BEGIN AGE ENCRYPTED FILE-----\n"):
+        assert is_protected(head + bytes(20))
+    for head in (b"STCX", b"stcf", b"stcm", b"# created: 2026\n", b"AGE-SECRET-KEY-1"):
+        assert not is_protected(head)
+
+
+def test_protect_uses_the_balanced_cost() -> None:
+    blob = armor.ArmorReader(io.BytesIO(protect("x\n", "pw"))).read()
+    kdf = parse_header(blob)[0].describe()["kdf"]
+    assert (kdf["memory_kib"], kdf["passes"]) == (65536, 3)
+    assert unprotect(protect("ünïcode\n", "pw", **FAST), "pw") == "ünïcode\n".encode()
+
+
+def test_protected_identity_messages_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "alice.key.stc"
+    path.write_bytes(protect(X25519Identity.generate().to_string() + "\n", "pw", **FAST))
+    with pytest.raises(errors.ParameterError, match=exactly(
+            f"{path} is protected by a passphrase; give it (password=…, or --identity-passphrase-file)")):
+        load_identities(path)
+    blob = io.BytesIO()
+    import stc
+
+    stc.STCContext(stc.DEFAULT_SEED, **FAST).encrypt_stream(io.BytesIO(b"x"), blob, "pw")
+    with pytest.raises(errors.ParameterError, match=exactly(
+            "the identity file is an encrypted STC file, not a protected identity (an STC message)")):
+        unprotect(blob.getvalue(), "pw")
+    file_path = tmp_path / "f.stc"
+    file_path.write_bytes(blob.getvalue())
+    with pytest.raises(errors.ParameterError, match=exactly(
+            f"{file_path} is an encrypted STC file, not a protected identity (an STC message)")):
+        load_identities(file_path, password="pw")
+    empty = tmp_path / "empty.stc"
+    empty.write_bytes(protect("# only a comment\n", "pw", **FAST))
+    with pytest.raises(errors.ParameterError, match=exactly(f"{empty} holds no identity")):
+        load_identities(empty, password="pw")
+
+
+def test_identity_file_size_bounds(tmp_path: Path) -> None:
+    limit = MAX_IDENTITY_FILE + (1 << 16)
+    at_limit, over = tmp_path / "at", tmp_path / "over"
+    at_limit.write_bytes(b"#" * limit)
+    over.write_bytes(b"#" * (limit + 1))
+    with pytest.raises(errors.ParameterError, match=exactly(
+            f"{at_limit} is larger than {MAX_IDENTITY_FILE} bytes; not an identity file")):
+        load_identities(at_limit)
+    with pytest.raises(errors.ParameterError, match=exactly(f"{over} is larger than an identity file can be")):
+        load_identities(over)
