@@ -102,3 +102,26 @@ def test_conversion_messages_name_the_type() -> None:
     with pytest.raises(errors.ParameterError, match=exactly("int has no STC form")):
         as_stc(1)  # type: ignore[arg-type]
     assert bech32_encode("age", bytes(32)).startswith("age1qqqq")
+
+
+def test_payload_messages_and_a_long_payload() -> None:
+    import io
+    import os
+
+    from stc.files import age as payload
+
+    key = bytes(16)
+    with pytest.raises(errors.FormatError, match=exactly("age payload: the input ends before the 16-byte nonce")):
+        payload.decrypt_payload(io.BytesIO(bytes(15)), io.BytesIO(), key)
+    with pytest.raises(errors.TruncatedError, match=exactly(
+            "age payload: the input ends before its final chunk (the file was cut)")):
+        payload.decrypt_payload(io.BytesIO(bytes(16)), io.BytesIO(), key)
+    with pytest.raises(errors.IntegrityError, match=exactly(
+            "age payload: chunk 0 is too short (an empty or cut final chunk)")):
+        payload.decrypt_payload(io.BytesIO(bytes(16 + 15)), io.BytesIO(), key)
+    data = os.urandom(2 * payload.BATCH * payload.CHUNK + payload.CHUNK + 7)  # three batches: both buffers reused
+    sealed = io.BytesIO()
+    assert payload.encrypt_payload(io.BytesIO(data), sealed, key) == len(data)
+    out = io.BytesIO()
+    assert payload.decrypt_payload(io.BytesIO(sealed.getvalue()), out, key) == len(data)
+    assert out.getvalue() == data
