@@ -25,12 +25,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey, MLKEM768PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ..errors import FormatError, IntegrityError, NoMatchingIdentityError, ParameterError, WrongPasswordError
 from ..formats.age.header import AgeHeader, AgeStanza, b64decode, b64encode
+from .recipients.base import unwrap, wrap
 from .recipients.hybrid import XWingIdentity, XWingRecipient
 from .recipients.x25519 import X25519Identity, X25519Recipient
 
@@ -42,7 +42,6 @@ _X25519_INFO = b"age-encryption.org/v1/X25519"
 _SCRYPT_LABEL = b"age-encryption.org/v1/scrypt"
 _HYBRID_INFO = b"age-encryption.org/mlkem768x25519"
 _HYBRID_ENC = 1120
-_ZERO_NONCE = bytes(12)
 _WORK_FACTOR = re.compile(r"[1-9][0-9]{0,1}")
 _SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 
@@ -52,17 +51,6 @@ AgeIdentity = X25519Identity | XWingIdentity
 
 def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
     return HKDF(hashes.SHA256(), 32, salt, info).derive(ikm)
-
-
-def _seal(key: bytes, file_key: bytes) -> bytes:
-    return ChaCha20Poly1305(key).encrypt(_ZERO_NONCE, file_key, None)
-
-
-def _open(key: bytes, body: bytes) -> bytes | None:
-    try:
-        return ChaCha20Poly1305(key).decrypt(_ZERO_NONCE, body, None)
-    except InvalidTag:
-        return None
 
 
 def _body(stanza: AgeStanza, what: str) -> bytes:
@@ -82,7 +70,7 @@ def wrap_x25519(recipient: X25519Recipient, file_key: bytes, rand: Random = os.u
     except ValueError:
         raise ParameterError("this X25519 recipient is a low-order point; nothing can be encrypted to it") from None
     key = _hkdf(shared, share + recipient.public_key, _X25519_INFO)
-    return AgeStanza(("X25519", b64encode(share).decode()), _seal(key, file_key))
+    return AgeStanza(("X25519", b64encode(share).decode()), wrap(key, file_key))
 
 
 def unwrap_x25519(identity: X25519Identity, stanza: AgeStanza) -> bytes | None:
@@ -100,7 +88,7 @@ def unwrap_x25519(identity: X25519Identity, stanza: AgeStanza) -> bytes | None:
             X25519PublicKey.from_public_bytes(share))
     except ValueError:  # all-zero shared secret: age aborts
         raise FormatError("age X25519 stanza: the share is a low-order point") from None
-    return _open(_hkdf(shared, share + identity.recipient.public_key, _X25519_INFO), body)
+    return unwrap(_hkdf(shared, share + identity.recipient.public_key, _X25519_INFO), body)
 
 
 # mlkem768x25519 -------------------------------------------------------------------------------
@@ -161,7 +149,7 @@ def wrap_scrypt(passphrase: bytes, file_key: bytes, work_factor: int = DEFAULT_W
         raise ParameterError("an empty passphrase protects nothing")
     salt = rand(16)
     return AgeStanza(("scrypt", b64encode(salt).decode(), str(work_factor)),
-                     _seal(_scrypt_key(passphrase, salt, work_factor), file_key))
+                     wrap(_scrypt_key(passphrase, salt, work_factor), file_key))
 
 
 def unwrap_scrypt(passphrase: bytes, stanza: AgeStanza, max_work_factor: int = MAX_WORK_FACTOR) -> bytes | None:
@@ -179,7 +167,7 @@ def unwrap_scrypt(passphrase: bytes, stanza: AgeStanza, max_work_factor: int = M
     if work_factor > max_work_factor:
         raise FormatError(f"age scrypt stanza: work factor {work_factor} is above the limit of {max_work_factor} "
                           "(raise it only for a file you trust)")
-    return _open(_scrypt_key(passphrase, salt, work_factor), _body(stanza, "scrypt"))
+    return unwrap(_scrypt_key(passphrase, salt, work_factor), _body(stanza, "scrypt"))
 
 
 # header ---------------------------------------------------------------------------------------
