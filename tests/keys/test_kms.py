@@ -214,3 +214,78 @@ def test_cli_kms_recipient_and_refusal(kms: dict[str, Any], tmp_path: Path) -> N
     boto3.client("kms", region_name="us-east-1").disable_key(KeyId=arn.split("/")[-1])
     p = run("decrypt", "-i", f"awskms:{arn}", enc, "-o", out)
     assert p.returncode == 1 and b"DisabledException" in p.stderr and not out.exists()
+
+
+def test_the_encryption_context_is_the_documented_one() -> None:
+    from stc.keys.recipients.kms import _context
+
+    assert _context(b"L" * 32) == {"stc:purpose": "file key",
+                                   "stc:header": "TExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTEw="}
+
+
+def test_kms_errors_are_named_from_the_response() -> None:
+    from botocore.exceptions import ClientError
+
+    from stc.keys.recipients.kms import _kms_error
+
+    assert _kms_error(ClientError({"Error": {"Code": "DisabledException", "Message": "it is off"}}, "Decrypt")) == \
+        ("DisabledException", "it is off")
+    assert _kms_error(ClientError({"Error": {}}, "Decrypt")) == ("ClientError", "")
+    assert _kms_error(ClientError({}, "Decrypt")) == ("ClientError", "")
+    assert _kms_error(ConnectionError("no route")) == ("ConnectionError", "no route")
+
+
+def test_kms_without_boto3(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stc.keys.recipients import kms
+
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    with pytest.raises(errors.ParameterError, match=r"^AWS KMS keys need boto3: pip install 'stc-authenc\[kms\]'$"):
+        kms._client("arn:aws:kms:us-east-1:111122223333:key/x")
+
+
+def test_kms_body_bounds() -> None:
+    from stc.keys.recipients.kms import MAX_ARN, _body
+
+    arn = "a" * MAX_ARN
+    full = _body(arn, b"c" * (1024 - 4 - MAX_ARN))  # fills the body exactly
+    assert len(full) == 1024 and parse_body(full) == (arn, b"c" * (1024 - 4 - MAX_ARN))
+    with pytest.raises(errors.ParameterError, match=r"^the KMS ciphertext \(721 bytes\) does not fit a 1024-byte "
+                                                    r"stanza$"):
+        _body(arn, b"c" * (1024 - 4 - MAX_ARN + 1))
+    assert parse_body(_body("a", b"c")) == ("a", b"c")
+    assert parse_body(b"\x00\x01a\x00\x01c") == ("a", b"c")  # a body that ends right after its blob
+    with pytest.raises(errors.FormatError, match=r"^a KMS stanza's key ARN length is out of range$"):
+        parse_body((MAX_ARN + 1).to_bytes(2, "big") + bytes(1022))
+    with pytest.raises(errors.FormatError, match=r"^a KMS stanza's key ARN length is out of range$"):
+        parse_body(b"\x00\x05abc")  # the ARN runs past the body
+    with pytest.raises(errors.FormatError, match=r"^a KMS stanza's ciphertext length or padding is malformed$"):
+        parse_body(b"\x00\x01a\x00\x02c")  # the blob runs past the body
+    with pytest.raises(errors.FormatError, match=r"^a KMS stanza's key ARN is not ASCII$"):
+        parse_body(b"\x00\x01\xff\x00\x01c")
+    with pytest.raises(errors.ParameterError, match=r"^malformed AWS KMS key: expected "
+                                                    r"awskms:arn:aws:kms:REGION:ACCOUNT:key/ID$"):
+        AwsKmsRecipient("garbage")
+    prefix = "arn:aws:kms:us-east-1:111122223333:alias/"
+    assert stc.parse_recipient("awskms:" + prefix + "a" * (MAX_ARN - len(prefix)))  # 300 characters: the longest
+    with pytest.raises(errors.ParameterError, match="malformed AWS KMS key"):
+        stc.parse_recipient("awskms:" + prefix + "a" * (MAX_ARN + 1 - len(prefix)))
+
+
+def test_the_given_client_is_used_and_key_sizes_are_checked(kms: dict[str, Any]) -> None:
+    arn = kms["new_key"]("eu-west-1")
+    wrong_region = boto3.client("kms", region_name="us-east-1")
+    with pytest.raises(errors.ParameterError, match="AWS KMS refused to encrypt"):
+        AwsKmsRecipient(arn, client=wrong_region).wrap(bytes(32), b"L" * 32)
+    stanza = AwsKmsRecipient(arn).wrap(bytes(32), b"L" * 32)
+    with pytest.raises(errors.DecryptionError, match="AWS KMS refused to decrypt"):
+        AwsKmsIdentity(arn, client=wrong_region).unwrap(stanza, b"L" * 32)
+    assert AwsKmsIdentity(arn).unwrap(stanza, b"L" * 32) == bytes(32)
+    from stc.keys.recipients.kms import _body, _context
+
+    client = boto3.client("kms", region_name="eu-west-1")
+    short = client.encrypt(KeyId=arn, Plaintext=bytes(16), EncryptionContext=_context(b"L" * 32))["CiphertextBlob"]
+    assert AwsKmsIdentity(arn).unwrap(Stanza(KMS, _body(arn, short)), b"L" * 32) is None  # not a 32-byte file key
+    assert AwsKmsIdentity(arn).to_string() == f"awskms:{arn}"
+    import pickle
+
+    assert pickle.loads(pickle.dumps(AwsKmsIdentity(arn))).to_string() == f"awskms:{arn}"  # names a key only
