@@ -12,7 +12,7 @@ EXIT_CODES_HELP = ("Exit codes: 0 success; 1 the input could not be decrypted or
 COMMANDS = {
     "encrypt": ("crypt", "encrypt", "Encrypt a file or stdin to recipients and/or a passphrase."),
     "decrypt": ("crypt", "decrypt", "Decrypt a file or stdin; nothing is released before it authenticated."),
-    "inspect": ("crypt", "inspect", "Show a header: slot kinds, sizes, what the length implies."),
+    "inspect": ("inspect_cmd", "inspect", "Show a header: slot kinds, sizes, what the length implies."),
     "keygen": ("keys", "keygen", "Generate a secret key (identity) and print its public key."),
     "rekey": ("keys", "rekey", "Add or remove recipients, or change the passphrase, header only."),
     "encrypt-folder": ("folders", "encrypt_folder_cmd", "Encrypt a folder as one file (a tar stream inside)."),
