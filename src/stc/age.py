@@ -58,10 +58,12 @@ def _looks_armored(head: bytes) -> bool:
 
 
 def _passphrase(value: str | bytes) -> bytes:
+    """A passphrase's bytes: UTF-8 for text, as age takes it."""
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
 def as_recipients(values: Iterable[str | Recipient]) -> list[X25519Recipient | XWingRecipient]:
+    """The recipients an age file can have (X25519 and X-Wing keys, either text form), each once."""
     out: list[X25519Recipient | XWingRecipient] = []
     for value in values:
         recipient = parse_recipient(value)
@@ -74,6 +76,7 @@ def as_recipients(values: Iterable[str | Recipient]) -> list[X25519Recipient | X
 
 
 def as_identities(values: Iterable[str | Identity]) -> list[AgeIdentity]:
+    """The identities that can open an age file's stanzas (X25519 and X-Wing, either text form)."""
     out: list[AgeIdentity] = []
     for value in values:
         identity = parse_identity(value)
