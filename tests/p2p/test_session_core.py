@@ -253,3 +253,68 @@ def test_until_closed_and_the_packet_limit() -> None:
     assert packet_limit(100) == 16 + sealed_size(101, DEFAULT_SUBCHUNK) == packet_limit(0) + 100
     assert packet_limit(core.DEFAULT_MAX_FRAME) > core.DEFAULT_MAX_FRAME + 16
     assert core.DEFAULT_MAX_FRAME == 1 << 20 and core.INBOX == 4096
+
+
+def test_timer_arithmetic_and_the_documented_defaults() -> None:
+    import inspect
+
+    assert core.tick_interval(10.0, 120.0) == 5.0 and core.tick_interval(300.0, 60.0) == 30.0
+    assert core.due(10.0, 5.0, 5.0) and not core.due(10.0, 5.5, 5.0) and core.due(11.0, 5.0, 5.0)
+    defaults = {k: v.default for k, v in inspect.signature(Session.__init__).parameters.items()}
+    assert (defaults["rekey_after"], defaults["keepalive"], defaults["max_frame"]) == (120.0, 10.0, 1 << 20)
+
+
+def test_the_frame_context_a_session_builds() -> None:
+    async def test() -> None:
+        p = Pair()
+        ctx = p.a._ctx
+        assert (ctx.role, p.b._ctx.role) == ("initiator", "responder")
+        assert ctx.optimal_chunk_size == DEFAULT_SUBCHUNK and ctx.enable_adaptive_chunking is False
+        assert ctx.key_rotation_mb == 64
+        assert p.a._timer.get_name() == "stc session timer"
+        await p.a._send_kind(KIND_KEEPALIVE)  # a control packet carries its kind byte only
+        assert len(p.wire[-1][1]) == 16 + 1 + 16  # header, kind byte, tag
+        await p.a._send_kind(KIND_CONFIRM)
+        assert "stc session ack" in {t.get_name() for t in asyncio.all_tasks()}
+        await asyncio.sleep(0)
+        await p.a.close()
+        await p.b.close()
+    run(test)
+
+
+def test_every_refusal_counts_once_each_time() -> None:
+    async def test() -> None:
+        p = Pair()
+        await p.a.send(b"x")
+        sent = p.wire[-1][1]
+        for _ in range(2):
+            p.b._receive(sent)
+            p.b._receive(b"bad")
+            forged = bytearray(p.a._ctx.encrypt_packet(bytes((KIND_FRAME,)) + b"y"))
+            forged[20] ^= 1
+            p.b._receive(bytes(forged))
+        assert (p.b.stats["replays"], p.b.stats["malformed"], p.b.stats["forged"]) == (2, 2, 2)
+        await p.a.close()
+        await p.b.close()
+    run(test)
+
+
+def test_code_mode_sessions_and_a_failing_transport() -> None:
+    async def test() -> None:
+        i = InitiatorHandshake(code="1-a-b")
+        r = ResponderHandshake(i.first_message(), code="1-a-b")
+        i.read_response(r.response())
+        assert i.keys is not None
+        failures: list[type[Exception]] = [OSError, errors.SessionClosedError]
+
+        async def broken(packet: bytearray) -> None:
+            raise failures[0]("the network is gone") if len(failures) == 1 else failures.pop(0)("down")
+
+        s = Session(i.keys, broken, rekey_after=0.04, keepalive=0.02)
+        assert repr(s) == "Session(role=initiator, peer=code, pq=False, closed=False)"
+        s.confirmed.set()  # as if the peer had been heard: keepalives are due, and every send fails
+        await asyncio.sleep(0.3)
+        assert s.stats["rekeys"] >= 3 and s.stats["keepalives_sent"] == 0  # the timer lives on through both
+        assert not s._timer.done()
+        await s.close()
+    run(test)

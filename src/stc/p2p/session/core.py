@@ -46,6 +46,17 @@ def packet_limit(max_frame: int) -> int:
     return HEADER_SIZE + sealed_size(max_frame + 1, DEFAULT_SUBCHUNK)
 
 
+def tick_interval(keepalive: float, rekey_after: float) -> float:
+    """How often a session's timer looks: twice per its shorter period, so neither is late by
+    more than half of it."""
+    return min(keepalive, rekey_after) / 2
+
+
+def due(now: float, since: float, every: float) -> bool:
+    """True once ``every`` seconds have passed since ``since`` (keepalives and rekeys)."""
+    return now - since >= every
+
+
 SendPacket = Callable[[bytearray], Awaitable[None]]
 T = TypeVar("T")
 
@@ -187,13 +198,13 @@ class Session:
         rotated = time.monotonic()
         with contextlib.suppress(asyncio.CancelledError):
             while not self._closed.is_set():
-                await asyncio.sleep(min(keepalive, rekey_after) / 2)
+                await asyncio.sleep(tick_interval(keepalive, rekey_after))
                 now = time.monotonic()
-                if now - rotated >= rekey_after:
+                if due(now, rotated, rekey_after):
                     self._ctx.rotate_key()
                     self._stats["rekeys"] += 1
                     rotated = now
-                if now - self._last_sent >= keepalive and self.confirmed.is_set():
+                if due(now, self._last_sent, keepalive) and self.confirmed.is_set():
                     with contextlib.suppress(OSError, STCError):
                         await self._send_kind(KIND_KEEPALIVE)
                         self._stats["keepalives_sent"] += 1
