@@ -184,3 +184,48 @@ def test_identity_file_size_bounds(tmp_path: Path) -> None:
         load_identities(at_limit)
     with pytest.raises(errors.ParameterError, match=exactly(f"{over} is larger than an identity file can be")):
         load_identities(over)
+
+
+def test_only_the_four_white_space_bytes_may_come_before_armor() -> None:
+    begin = age.ARMOR_BEGIN
+    for lead in (b"\x0b", b"\x0c", b"X"):
+        assert not age.is_armored(lead + begin)
+        with pytest.raises(errors.FormatError, match=exactly("not an age file (no age-encryption.org/v1 line)")):
+            age.decrypt(io.BytesIO(lead + begin + b"\n"), io.BytesIO(), identities=[ALICE])
+
+
+def test_the_prefixed_reader_reads_what_is_asked() -> None:
+    text = b"age-encryption.org/v1\n" + bytes(range(256)) * 10
+    stream = age.reader(io.BytesIO(text))
+    assert stream.read(0) == b""
+    assert stream.read(age.DETECT) == text[: age.DETECT]
+    assert stream.read(4) == text[age.DETECT: age.DETECT + 4]  # past the look-ahead, still only what is asked
+    view = memoryview(bytearray(8))
+    assert stream.readinto(view) == 8 and bytes(view) == text[age.DETECT + 4: age.DETECT + 12]
+
+
+def test_messages_of_who_cannot_open_and_of_payload_edits() -> None:
+    blob = sealed(recipients=[ALICE.recipient])
+    with pytest.raises(errors.NoMatchingIdentityError, match=exactly("no identity given opens this age file")):
+        age.decrypt(io.BytesIO(blob), io.BytesIO(), identities=[BOB])
+    with pytest.raises(errors.NoMatchingIdentityError, match=exactly(
+            "this age file is encrypted to keys; give an identity (-i)")):
+        age.decrypt(io.BytesIO(blob), io.BytesIO())
+    with pytest.raises(errors.IntegrityError, match=exactly(
+            "age payload: data after the final chunk (the file was changed)")):
+        age.decrypt(io.BytesIO(sealed(bytes(65536), recipients=[ALICE.recipient]) + b"x"), io.BytesIO(),
+                    identities=[ALICE])  # a full final chunk, then a byte
+
+
+def test_a_write_error_is_raised_not_swallowed() -> None:
+    class Full:
+        def write(self, data: object) -> int:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        age.decrypt(io.BytesIO(sealed(os.urandom(200_000), recipients=[ALICE.recipient])), Full(),
+                    identities=[ALICE])
+    with pytest.raises(OSError, match="No space left"):
+        from stc.files import age as payload
+
+        payload.encrypt_payload(io.BytesIO(os.urandom(3_000_000)), Full(), bytes(16))

@@ -55,6 +55,11 @@ def test_scrypt_stanza_messages(stanza: AgeStanza, message: str) -> None:
         opened(stanza, passphrase=b"pw")
 
 
+def test_x25519_share_messages() -> None:
+    with pytest.raises(errors.FormatError, match=exactly("age header: the X25519 share is not unpadded base64")):
+        opened(AgeStanza(("X25519", "A"), bytes(32)), ALICE)
+
+
 def test_work_factor_range(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stanzas, "_scrypt_key", lambda passphrase, salt, work_factor: bytes(32))  # range only
     for good in (1, 2, 21, 22):
