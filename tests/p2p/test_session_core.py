@@ -318,3 +318,21 @@ def test_code_mode_sessions_and_a_failing_transport() -> None:
         assert not s._timer.done()
         await s.close()
     run(test)
+
+
+def test_sframe_contexts_of_a_session_talk_to_each_other() -> None:
+    async def test() -> None:
+        p = Pair()
+        mine, theirs = p.a.sframe_context(), p.b.sframe_context()
+        assert theirs.unprotect(mine.protect(mine.session_kid, b"media")) == b"media"
+        gcm = p.a.sframe_context("AES_256_GCM_SHA512_128", replay_window=0)
+        peer = p.b.sframe_context("AES_256_GCM_SHA512_128", replay_window=0)
+        wire = gcm.protect(gcm.session_kid, b"again")
+        assert peer.unprotect(wire) == b"again" and peer.unprotect(wire) == b"again"  # no replay window
+        once = mine.protect(mine.session_kid, b"x")
+        assert theirs.unprotect(once) == b"x"
+        with pytest.raises(errors.ReplayError):  # the default window refuses it a second time
+            theirs.unprotect(once)
+        await p.a.close()
+        await p.b.close()
+    run(test)
