@@ -303,7 +303,7 @@ def test_v2_parser_messages_and_largest_header() -> None:
     for data, message in ((_put(wire, 6, b"\x82"), r"^unknown flag bits 0x80$"),
                           (_put(wire, 31, b"\x05"), r"^unknown slot-layout bits 0x04$"),
                           (_put(wire, 54, b"\x21"), r"^stanza count 33 outside \[1, 32\]$"),
-                          (_put(wire, 55, b"\x09"), r"^unknown stanza kind 9 \(known: \[1, 2, 3\]\)$")):
+                          (_put(wire, 55, b"\x09"), r"^unknown stanza kind 9 \(known: \[1, 2, 3, 4\]\)$")):
         with pytest.raises(FormatError, match=message):
             HeaderV2.from_bytes(data)
     # docs/format.md §6: 31 + 1 + 1 + 32 * (1 + 1,168) + 16 + (16 * 32 + 16) + 32, reached by a real header
