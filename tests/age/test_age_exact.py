@@ -229,3 +229,67 @@ def test_a_write_error_is_raised_not_swallowed() -> None:
         from stc.files import age as payload
 
         payload.encrypt_payload(io.BytesIO(os.urandom(3_000_000)), Full(), bytes(16))
+
+
+def test_decrypt_reports_progress_and_armor_allows_no_space_after_begin() -> None:
+    calls: list[int] = []
+    age.decrypt(io.BytesIO(sealed(b"y" * 10, recipients=[ALICE.recipient])), io.BytesIO(), identities=[ALICE],
+                progress=lambda done, total: calls.append(done))
+    assert calls == [10]
+    text = sealed(b"z", recipients=[ALICE.recipient], armor=True).replace(b"FILE-----\n", b"FILE----- \n", 1)
+    with pytest.raises(errors.FormatError, match="armor: the BEGIN line must end after its marker"):
+        age.decrypt(io.BytesIO(text), io.BytesIO(), identities=[ALICE])
+
+
+class _ReadOnly:
+    """A stream with read() only (no readinto): the payload loops fill their buffers from it."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._step = data, step
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._step if size < 0 else min(size, self._step)
+        out, self._data = self._data[:size], self._data[size:]
+        return out
+
+
+def test_streams_without_readinto_in_small_pieces() -> None:
+    from stc.files import age as payload
+
+    data = os.urandom(3 * payload.CHUNK + 5)
+    sealed_out = io.BytesIO()
+    payload.encrypt_payload(_ReadOnly(data, 1000), sealed_out, bytes(16))  # type: ignore[arg-type]
+    out = io.BytesIO()
+    assert payload.decrypt_payload(_ReadOnly(sealed_out.getvalue(), 777), out, bytes(16)) == len(data)  # type: ignore[arg-type]
+    assert out.getvalue() == data
+
+
+def test_the_prefixed_reader_lines_at_their_limits() -> None:
+    stream = age.reader(io.BytesIO(b"ab\ncd"))
+    assert stream.readline(0) == b"" and stream.readline(2) == b"ab" and stream.readline(5) == b"\n"
+    long = b"L" * (age.DETECT - 2) + b"MMMM\nrest"
+    s2 = age.reader(io.BytesIO(long))
+    assert s2.readline(age.DETECT + 1) == b"L" * (age.DETECT - 2) + b"MMM"  # crosses the look-ahead, stops at limit
+    s3 = age.reader(io.BytesIO(long))
+    assert s3.readline() == b"L" * (age.DETECT - 2) + b"MMMM\n" and s3.read() == b"rest"
+    s4 = age.reader(io.BytesIO(b"x" * age.DETECT + b"yz"))
+    assert s4.readline(age.DETECT + 5) == b"x" * age.DETECT + b"yz"  # no line end at all
+
+
+def test_more_stanza_messages() -> None:
+    from stc.formats.age.header import AgeStanza
+    from stc.keys import age as stanzas
+
+    def opened(stanza: AgeStanza, **keys: object) -> None:
+        stanzas.open_header(stanzas.seal_header([stanza], bytes(16)), **keys)  # type: ignore[arg-type]
+
+    share = "A" * 43
+    for stanza, message in (
+            (AgeStanza(("X25519", "AAAA"), bytes(32)), "age X25519 stanza: the share is not 32 bytes"),
+            (AgeStanza(("X25519", share), bytes(31)), "age X25519 stanza: the body is 31 bytes, not 32"),
+            (AgeStanza(("X25519", share), bytes(32)), "age X25519 stanza: the share is a low-order point")):
+        with pytest.raises(errors.FormatError, match=exactly(message)):
+            opened(stanza, identities=[ALICE])
+    with pytest.raises(errors.WrongPasswordError, match=exactly(
+            "this age file is protected by a passphrase; none was given")):
+        opened(stanzas.wrap_scrypt(b"pw", bytes(16), 4), identities=[ALICE])
