@@ -4,6 +4,7 @@
 authenticates only the chunks it covers, and the final chunk is authenticated once when
 the file is opened, so a truncated file is refused before any byte is returned.  An
 unseekable input (a pipe, a socket) is read sequentially, one chunk ahead.
+Over 350 lines on purpose: the reader and the writer of one format share its chunk arithmetic.
 :class:`EncryptingWriter` seals chunks as they fill and writes the final chunk on
 ``close()``; an error inside a ``with`` block aborts instead, so no valid file appears.
 

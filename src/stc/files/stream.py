@@ -1,5 +1,8 @@
 """Constant-memory file encryption: the STREAM construction over fixed buffers.
 
+Over 350 lines on purpose: the sequential encrypt, decrypt and range loops whose bytes
+``parallel`` must reproduce stay side by side.
+
 File = header (magic ``STCF``, version 1 or 2) || chunks.  Chunk ``i`` is
 ``AEAD(key, nonce(i, last), plaintext_i)``: ``chunk_size`` bytes of plaintext (only the
 final chunk may be shorter, and it is empty only when the whole file is), each followed
