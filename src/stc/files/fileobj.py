@@ -1,10 +1,11 @@
 """Encrypted files as ordinary binary file objects (what :func:`stc.open` returns).
 
+Over 350 lines on purpose: the reader and the writer of one format share its chunk arithmetic.
+
 :class:`DecryptingReader` gives random access to a seekable encrypted file: a read
 authenticates only the chunks it covers, and the final chunk is authenticated once when
 the file is opened, so a truncated file is refused before any byte is returned.  An
 unseekable input (a pipe, a socket) is read sequentially, one chunk ahead.
-Over 350 lines on purpose: the reader and the writer of one format share its chunk arithmetic.
 :class:`EncryptingWriter` seals chunks as they fill and writes the final chunk on
 ``close()``; an error inside a ``with`` block aborts instead, so no valid file appears.
 
