@@ -69,6 +69,7 @@ SECURITY = [
     "p2p/session/fragments.py",
     "p2p/session/core.py",
     "p2p/session/udp.py",
+    "p2p/session/udp_listener.py",
     "p2p/session/tcp.py",
     "keys/recipients/age.py",
     "formats/age/header.py",

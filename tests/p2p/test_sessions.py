@@ -413,7 +413,7 @@ def test_the_peer_address_moves_only_with_an_authenticated_packet() -> None:
 
 
 def test_a_flood_of_initiations_gets_cookies_not_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stc.p2p.session import udp
+    from stc.p2p.session import udp_listener as udp
     from stc.p2p.session.handshake import InitiatorHandshake
     from stc.p2p.session.wire import COOKIE, INITIATION, Datagram
 

@@ -16,7 +16,8 @@ from ...keys.recipients.x25519 import X25519Recipient
 from .core import DEFAULT_MAX_FRAME, STATS, Session, until_closed
 from .handshake import InitiatorHandshake, Peers, ResponderHandshake, x25519_identity
 from .tcp import TcpListener, connect_tcp
-from .udp import DEFAULT_DATAGRAM, UdpListener, connect_udp
+from .udp import DEFAULT_DATAGRAM, connect_udp
+from .udp_listener import UdpListener
 
 Address = tuple[str, int]
 _MIN_DATAGRAM = 512
