@@ -62,7 +62,7 @@ class Peer:
 
 
 def new_session(keys: Any, link: Link, max_frame: int, options: dict[str, Any],
-                 close: Callable[[], None] | None = None) -> Peer:
+                close: Callable[[], None] | None = None) -> Peer:
     session = Session(keys, link.send, max_frame=max_frame, close=close, **options)
     room = link.budget - FRAGMENT_HEADER
     return Peer(session, link, Reassembler(packet_limit(max_frame), room))
@@ -93,6 +93,12 @@ class DatagramHandler(asyncio.DatagramProtocol):
 
 
 # ---- the connecting side -------------------------------------------------------------------------
+def next_wait(delay: float, left: float) -> tuple[float, float]:
+    """(how long to wait for a reply now, the delay after it): ``delay``, cut to the ``left``
+    seconds before the deadline; then doubled, to at most 2 s (docs/format.md §12.4)."""
+    return min(delay, max(0.0, left)), min(delay * 2, _MAX_RETRY)
+
+
 class _Dialer:
     """The connecting side between retries: the handshake in flight, the cookie to echo, the
     session once a response authenticated, and the last reply that failed."""
@@ -169,9 +175,9 @@ async def connect_udp(address: Address, handshake: Callable[[], InitiatorHandsha
                 await peer.session._send_kind(KIND_CONFIRM)
                 wanted = peer.session.confirmed
             dialer.wake.clear()
+            wait, delay = next_wait(delay, deadline - loop.time())
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(wanted.wait(), min(delay, max(0.0, deadline - loop.time())))
-            delay = min(delay * 2, _MAX_RETRY)
+                await asyncio.wait_for(wanted.wait(), wait)
         if dialer.peer is not None and dialer.peer.session.confirmed.is_set():
             return dialer.peer.session
     except BaseException:

@@ -50,7 +50,8 @@ class UdpListener:
     authenticated packet arrived."""
 
     def __init__(self, make_responder: Callable[[bytes], ResponderHandshake], *, timeout: float,
-                 datagram_size: int, max_frame: int, options: dict[str, Any]) -> None:
+                 datagram_size: int, max_frame: int, options: dict[str, Any],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._make, self._timeout, self._size, self._max_frame = make_responder, timeout, datagram_size, max_frame
         self._options = options
         self.accepted: asyncio.Queue[Session] = asyncio.Queue()
@@ -58,8 +59,8 @@ class UdpListener:
         self._by_initiation: dict[tuple[Address, int], int] = {}
         self._peers: dict[int, Peer] = {}
         self._secrets = [os.urandom(32), os.urandom(32)]
-        self.clock: Callable[[], float] = time.monotonic  # settable, for tests of expiry
-        self._renewed = self.clock()
+        self.clock = clock  # when pending handshakes expire and cookie secrets renew
+        self._renewed = clock()
         self.transport: asyncio.DatagramTransport | None = None
         self.stats = dict.fromkeys(("initiations", "refused", "malformed", "cookies_sent", "dropped_load"), 0)
 
@@ -124,12 +125,10 @@ class UdpListener:
 
     def _initiation(self, datagram: Datagram, address: Address) -> None:
         assert self.transport is not None
-        known = self._by_initiation.get((address, datagram.index))
-        if known is not None and known in self._pending:
-            pending = self._pending[known]
-            if pending.first == datagram.body:
-                self.transport.sendto(pending.response, address)  # our answer was lost: the same again
-                return
+        known = self._pending.get(self._by_initiation.get((address, datagram.index), -1))
+        if known is not None and known.first == datagram.body:
+            self.transport.sendto(known.response, address)  # our answer was lost: the same again
+            return
         self._expire()
         if len(self._pending) >= MAX_PENDING:
             self.stats["dropped_load"] += 1
