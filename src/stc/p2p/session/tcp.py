@@ -50,9 +50,12 @@ class _Stream:
     async def send(self, packet: bytearray) -> None:
         if self.writer.is_closing():
             raise SessionClosedError("the connection is closed")
-        self.writer.write(RECORD_HEADER.pack(len(packet), DATA))
-        self.writer.write(packet)
-        await self.writer.drain()
+        try:
+            self.writer.write(RECORD_HEADER.pack(len(packet), DATA))
+            self.writer.write(packet)
+            await self.writer.drain()
+        except OSError as exc:  # (ConnectionError is one)
+            raise SessionClosedError(f"the connection broke ({type(exc).__name__})") from None
 
     def close(self) -> None:
         self.writer.close()
@@ -133,7 +136,11 @@ async def _initiate(stream: _Stream, handshake: InitiatorHandshake, options: dic
     if final is not None:
         stream.writer.write(record(FINAL, final))
     session = stream.open(handshake.keys, options, max_frame)
-    if not await stream.confirm(send_confirm=True):
+    try:
+        confirmed = await stream.confirm(send_confirm=True)
+    except SessionClosedError:  # the listener hung up before our confirm went out
+        confirmed = False
+    if not confirmed:
         session._end()
         raise HandshakeError("the listener closed the connection after the handshake (it refused us)")
     return session
