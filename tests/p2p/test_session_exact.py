@@ -18,6 +18,7 @@ from stc import errors
 from stc.crypto.kdf import PROTOCOL
 from stc.keys.recipients.x25519 import X25519Identity
 from stc.p2p.noise import HandshakeState
+from stc.p2p.session import fragments as fragments_module
 from stc.p2p.session import handshake as hs
 from stc.p2p.session import wire
 from stc.p2p.session.fragments import Reassembler
@@ -268,15 +269,26 @@ def test_fragment_messages_and_edges() -> None:
 # ---- reassembly ----------------------------------------------------------------------------------
 
 def test_reassembly_bounds_at_their_edges() -> None:
-    assert Reassembler(100, 10).slots == 16
-    r = Reassembler(max_packet=25, room=10)
+    r = Reassembler(100)
+    assert (r.slots, r.min_piece, r.max_piece, r.max_count) == (16, 499, 65494, 1)
+    assert (fragments_module.MIN_PIECE, fragments_module.MAX_PIECE) == (512 - 13, 65507 - 13)
+    r = Reassembler(max_packet=25, min_piece=10)
     assert r.max_count == 3
     parts = [r.add(Fragment(1, 7, n, 3, bytes(10) if n < 2 else b"end")) for n in range(3)]
     assert parts[-1] == bytes(20) + b"end" and r.malformed == 0
+    # the length of the pieces against the limit: (count - 1) full pieces and at least a byte
+    r = Reassembler(max_packet=25, min_piece=10)
+    assert r.add(Fragment(1, 8, 0, 3, bytes(12))) is None and r.malformed == 0  # 2 * 12 + 1 = 25: fits
+    assert r.add(Fragment(1, 9, 0, 3, bytes(13))) is None and r.malformed == 1  # 2 * 13 + 1 = 27: over
+    assert r.add(Fragment(1, 8, 2, 3, bytes(12))) is None and r.malformed == 1  # a last piece as long
+    assert r.add(Fragment(1, 8, 1, 3, bytes(12))) == bytes(36)
+    r = Reassembler(max_packet=100, min_piece=10, max_piece=20)
+    assert r.add(Fragment(1, 1, 1, 2, bytes(21))) is None and r.malformed == 1  # longer than any piece
+    assert r.add(Fragment(1, 1, 1, 2, bytes(20))) is None and r.malformed == 1
 
 
 def test_reassembly_counts_each_drop_once() -> None:
-    r = Reassembler(max_packet=100, room=10, slots=1)
+    r = Reassembler(max_packet=100, min_piece=10, slots=1)
     r.add(Fragment(1, 1, 0, 2, bytes(10)))
     assert r.add(Fragment(1, 1, 1, 3, bytes(10))) is None  # same frame, another count
     assert r.malformed == 1
@@ -292,7 +304,7 @@ def test_reassembly_counts_each_drop_once() -> None:
 
 
 def test_reassembly_forgets_all_but_the_most_recent() -> None:
-    r = Reassembler(max_packet=100, room=10, slots=2)
+    r = Reassembler(max_packet=100, min_piece=10, slots=2)
     for frame in range(8):  # 4 * slots frame numbers are remembered as they are
         r.add(Fragment(1, frame, 0, 2, bytes(10)))
         r.add(Fragment(1, frame, 1, 2, b"end"))

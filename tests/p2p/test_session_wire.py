@@ -55,7 +55,7 @@ def test_fragments_cut_and_parse() -> None:
 
 def test_reassembly_is_bounded_and_counts_what_it_drops() -> None:
     room = 10
-    r = Reassembler(max_packet=100, room=room, slots=2)
+    r = Reassembler(max_packet=100, min_piece=room, max_piece=2 * room, slots=2)
     assert r.max_count == 10
     assert r.add(Fragment(1, 1, 0, 1, b"whole")) == b"whole"
     pieces = [Fragment(1, 2, n, 3, bytes([n]) * (room if n < 2 else 4)) for n in range(3)]
@@ -68,7 +68,7 @@ def test_reassembly_is_bounded_and_counts_what_it_drops() -> None:
     assert r.lost == 1 and r.pending() == 2
     assert r.add(Fragment(1, 3, 1, 2, b"x")) is None  # frame 3 was given up
     for bad in (Fragment(1, 9, 0, 11, bytes(room)),  # more pieces than the largest packet needs
-                Fragment(1, 9, 0, 2, bytes(room + 1)),  # a piece larger than the room
+                Fragment(1, 9, 0, 2, bytes(2 * room + 1)),  # a piece larger than any datagram
                 Fragment(1, 9, 0, 2, bytes(room - 1))):  # a short piece that is not the last
         assert r.add(bad) is None
     r.add(Fragment(1, 10, 0, 2, bytes(room)))
@@ -77,11 +77,28 @@ def test_reassembly_is_bounded_and_counts_what_it_drops() -> None:
 
 
 def test_reassembly_remembers_only_recent_frames() -> None:
-    r = Reassembler(max_packet=100, room=10, slots=2)
+    r = Reassembler(max_packet=100, min_piece=10, slots=2)
     for frame in range(20):
         r.add(Fragment(1, frame, 0, 2, bytes(10)))
         r.add(Fragment(1, frame, 1, 2, b"end"))
     assert len(r._done) <= 4 * r.slots and r.lost == 0
+
+
+def test_pieces_of_any_senders_size_are_reassembled_and_must_agree() -> None:
+    """Peers choose their own datagram_size: a receiver takes the sender's, one length per frame."""
+    packet = bytes(range(256)) * 20
+    for budget in (512, 1200, 1500, 9000):
+        r = Reassembler(max_packet=len(packet))
+        pieces = [Fragment.from_bytes(d) for d in fragments(1, 5, packet, budget)]
+        assert [r.add(f) for f in reversed(pieces)][-1] == packet and r.malformed == 0
+    r = Reassembler(max_packet=100, min_piece=10, slots=4)
+    r.add(Fragment(1, 1, 0, 3, bytes(20)))
+    assert r.add(Fragment(1, 1, 1, 3, bytes(21))) is None and r.malformed == 1  # another length in one frame
+    assert r.add(Fragment(1, 1, 2, 3, bytes(21))) is None and r.malformed == 2  # a last piece longer
+    assert r.add(Fragment(1, 1, 2, 3, bytes(20))) is None and r.add(Fragment(1, 1, 1, 3, bytes(20))) == bytes(60)
+    r.add(Fragment(1, 2, 1, 2, bytes(15)))  # the last piece first: the full one must not be shorter
+    assert r.add(Fragment(1, 2, 0, 2, bytes(14))) is None and r.malformed == 3
+    assert r.add(Fragment(1, 2, 0, 2, bytes(15))) == bytes(30)
 
 
 def test_records() -> None:

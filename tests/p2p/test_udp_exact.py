@@ -144,7 +144,7 @@ def test_an_initiation_is_answered_remembered_and_accepted_once(raw: socket.sock
             (client.first, reply, (addr, 7), 1000.0)
         assert pending.peer is listener._peers[mine]  # IK: keys exist after the response
         assert (pending.peer.link.address, pending.peer.link.remote_index, pending.peer.link.budget) == (addr, 7, 1200)
-        assert listener._by_initiation == {(addr, 7): mine}
+        assert listener._by_initiation == {(addr, 7): pending}
         # our answer was lost: the same initiation gets the same bytes, and no new state
         listener._handle(client.initiation(), addr)
         assert await drain(raw) == [reply]
@@ -161,6 +161,18 @@ def test_an_initiation_is_answered_remembered_and_accepted_once(raw: socket.sock
         listener._handle(client.data(KIND_FRAME, b"hello", frame=2), addr)
         assert listener.accepted.empty()  # accepted once
         assert await pending.peer.session.recv() == b"hello"
+        assert pending.peer.link.address == addr
+        await drain(raw)
+        await pending.peer.session.send(b"back")  # through the listener's socket, to the initiator
+        (back,) = await drain(raw)
+        assert parse_fragment(back)[0] == 7
+        moved = raw_socket()  # the initiator roamed: an authenticated packet from there moves the link
+        listener._handle(client.data(KIND_FRAME, b"moved", frame=3), here(moved))
+        assert pending.peer.link.address == here(moved)
+        moved.close()
+        await pending.peer.session.close()
+        await pending.peer.session.close()  # twice: the listener forgot it once, quietly
+        assert mine not in listener._peers
         listener.close()
 
     run(test)
@@ -168,14 +180,22 @@ def test_an_initiation_is_answered_remembered_and_accepted_once(raw: socket.sock
 
 def test_a_new_handshake_from_the_same_index_is_a_new_initiation(raw: socket.socket) -> None:
     async def test() -> None:
-        listener = await started()
+        clock = Clock()
+        listener = await started(clock=clock)
         addr, one, two = here(raw), Client(7), Client(7)
         listener._handle(one.initiation(), addr)
+        clock.now += 3
         listener._handle(two.initiation(), addr)
         first, second = (Datagram.from_bytes(r).sender for r in await drain(raw))
         assert first != second and set(listener._pending) == {first, second}
-        assert listener._by_initiation == {(addr, 7): second}
+        assert listener._by_initiation == {(addr, 7): listener._pending[second]}
         assert listener.stats["initiations"] == 2
+        clock.now += 2.5  # the first expires; the initiation still names the second
+        listener._handle(Client(8).initiation(), addr)
+        assert first not in listener._pending and listener._by_initiation[(addr, 7)] is listener._pending[second]
+        await drain(raw)
+        listener._handle(two.initiation(), addr)  # so its retransmission is still recognised
+        assert await drain(raw) == [listener._pending[second].response]
         # the same index from another address is another initiator
         other = raw_socket()
         listener._handle(one.initiation(), here(other))
@@ -220,10 +240,10 @@ def test_pending_handshakes_are_bounded(raw: socket.socket, monkeypatch: pytest.
 
     async def test() -> None:
         listener = await started()
-        for index in (1, 2, 3):
+        for index in (1, 2, 3, 4):
             listener._handle(Client(index).initiation(), here(raw))
         assert len(await drain(raw)) == 2 and len(listener._pending) == 2
-        assert listener.stats["dropped_load"] == 1 and listener.stats["initiations"] == 2
+        assert listener.stats["dropped_load"] == 2 and listener.stats["initiations"] == 2
         listener.close()
 
     run(test)
@@ -261,12 +281,13 @@ def test_under_load_an_initiation_must_echo_its_cookie(raw: socket.socket, monke
         assert listener.stats["initiations"] == 2
         # secrets renew after 120 s (not at 120 s); the previous one is still accepted, then not
         old = list(listener._secrets)
+        assert [len(secret) for secret in old] == [32, 32] and old[0] != old[1]
         clock.now += 120
         listener._handle(Client(3).initiation(expected), addr)
         assert listener._secrets == old and Datagram.from_bytes((await drain(raw))[0]).kind == RESPONSE
         clock.now += 0.5
         listener._handle(Client(4).initiation(expected), addr)
-        assert listener._secrets[1] == old[0] and listener._secrets[0] != old[0]
+        assert listener._secrets[1] == old[0] and listener._secrets[0] != old[0] and len(listener._secrets[0]) == 32
         assert Datagram.from_bytes((await drain(raw))[0]).kind == RESPONSE
         clock.now += 60  # not yet renewed again: the clock counts from the last renewal
         listener._handle(Client(5).initiation(expected), addr)
@@ -473,11 +494,13 @@ def test_a_good_reply_makes_the_session(raw: socket.socket, mode: str) -> None:
         responder, reply = d.respond(identity=BOB)
         d.dialer.handle(Datagram(COOKIE, 7, b"c" * 16).to_bytes(), LOOP)  # before the reply: taken
         d.dialer.wake.clear()
-        d.dialer.handle(reply, ("127.0.0.9", 4444))
+        d.dialer.handle(reply, here(raw))
         peer = d.dialer.peer
         assert peer is not None and d.dialer.wake.is_set()
-        assert (peer.link.address, peer.link.remote_index, peer.link.budget) == (("127.0.0.9", 4444), 99, 1200)
+        assert (peer.link.address, peer.link.remote_index, peer.link.budget) == (here(raw), 99, 1200)
         assert peer.session.max_frame == 4096 and peer.session.role == "initiator"
+        await peer.session.send(b"x")  # through the dialer's socket
+        assert parse_fragment((await drain(raw))[0])[:2] == (99, 1)
         if mode == "ik":
             assert d.dialer.final is None
         else:
@@ -509,8 +532,9 @@ def test_the_dialer_delivers_data_only_for_its_index(raw: socket.socket) -> None
         packet = bytes(sender._ctx.encrypt_packet(b"\x00hi"))
         d.dialer.handle(Fragment(8, 1, 0, 1, packet).to_bytes(), LOOP)
         assert d.dialer.peer.session.stats["frames_received"] == 0
-        d.dialer.handle(Fragment(7, 1, 0, 1, packet).to_bytes(), LOOP)
+        d.dialer.handle(Fragment(7, 1, 0, 1, packet).to_bytes(), ("127.0.0.5", 5))
         assert await d.dialer.peer.session.recv() == b"hi"
+        assert d.dialer.peer.link.address == ("127.0.0.5", 5)  # authenticated: the peer's address follows
         with pytest.raises(errors.FormatError):
             d.dialer.handle(b"\x05 not even a fragment", LOOP)
         await sender.close()
@@ -521,10 +545,10 @@ def test_the_dialer_delivers_data_only_for_its_index(raw: socket.socket) -> None
 
 def test_the_retransmission_schedule() -> None:
     assert (udp._FIRST_RETRY, udp._MAX_RETRY) == (0.2, 2.0)
-    assert next_wait(0.2, 10) == (0.2, 0.4)
-    assert next_wait(1.5, 10) == (1.5, 2.0)
-    assert next_wait(0.8, 0.25) == (0.25, 1.6)
-    assert next_wait(0.2, -1) == (0.0, 0.4)
+    assert next_wait(0.2, 110, 100) == (0.2, 0.4)
+    assert next_wait(1.5, 110, 100) == (1.5, 2.0)
+    assert next_wait(0.8, 100.25, 100) == (0.25, 1.6)
+    assert next_wait(0.2, 99, 100) == (0.0, 0.4)
 
 
 def test_a_reply_that_fails_is_named_in_the_timeout(raw: socket.socket) -> None:
@@ -556,6 +580,95 @@ def test_a_reply_that_fails_is_named_in_the_timeout(raw: socket.socket) -> None:
     run(test)
 
 
+def address_of(listener: UdpListener) -> Address:
+    assert listener.transport is not None
+    host, port = listener.transport.get_extra_info("sockname")[:2]
+    return host, port
+
+
+@pytest.mark.parametrize("mode", ["ik", "xx"])
+def test_connect_and_listen_in_process(mode: str) -> None:
+    async def test() -> None:
+        listener = await started(peers=[ALICE.recipient])
+        kwargs = {"identity": ALICE, "peer": BOB.recipient} if mode == "ik" else {"identity": ALICE}
+        session = await connect_udp(address_of(listener), lambda: InitiatorHandshake(**kwargs), timeout=5,
+                                    datagram_size=600, max_frame=4096, options={"keepalive": 2.0})
+        accepted = await asyncio.wait_for(listener.accepted.get(), 5)
+        assert session.peer == BOB.recipient and accepted.peer == ALICE.recipient
+        assert session._send_packet.__self__.budget == 600  # type: ignore[attr-defined]
+        assert session._timer.get_coro().cr_frame.f_locals["keepalive"] == 2.0  # type: ignore[union-attr]
+        await session.send(bytes(range(256)) * 8)  # four fragments
+        assert await asyncio.wait_for(accepted.recv(), 5) == bytes(range(256)) * 8
+        await accepted.send(bytes(3000))  # the listener's datagrams are 1,200 bytes, the dialer's 600
+        assert await asyncio.wait_for(session.recv(), 5) == bytes(3000)
+        await session.close()
+        await accepted.close()
+        listener.close()
+
+    run(test)
+
+
+def live_timers() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == "stc session timer" and not t.done()]
+
+
+async def answer_and_go_quiet(raw: socket.socket) -> None:
+    """A listener that answers one initiation and then never confirms."""
+    loop = asyncio.get_running_loop()
+    data, addr = await loop.sock_recvfrom(raw, 4096)  # type: ignore[attr-defined]
+    datagram = Datagram.from_bytes(data)
+    reply = ResponderHandshake(datagram.body, identity=BOB).response()
+    raw.sendto(Datagram(RESPONSE, datagram.index, reply, sender=5).to_bytes(), addr)
+
+
+def test_a_session_never_confirmed_is_abandoned(raw: socket.socket) -> None:
+    async def test() -> None:
+        port = here(raw)[1]
+        answering = asyncio.ensure_future(answer_and_go_quiet(raw))
+        with pytest.raises(errors.HandshakeError, match=exactly(
+                f"no session with 127.0.0.1:{port} within 0.4 s (the listener answered, but never confirmed "
+                "the session: our packets were lost?)")):
+            await connect_udp(here(raw), lambda: InitiatorHandshake(identity=ALICE, peer=BOB.recipient),
+                              timeout=0.4, datagram_size=1200, max_frame=4096, options={})
+        await answering
+        await asyncio.sleep(0)
+        assert live_timers() == []  # the half-made session ended with the attempt
+        await drain(raw)
+        answering = asyncio.ensure_future(answer_and_go_quiet(raw))
+        connecting = asyncio.ensure_future(
+            connect_udp(here(raw), lambda: InitiatorHandshake(identity=ALICE, peer=BOB.recipient),
+                        timeout=10, datagram_size=1200, max_frame=4096, options={}))
+        await answering
+        for _ in range(100):
+            if live_timers():
+                break
+            await asyncio.sleep(0.01)
+        assert len(live_timers()) == 1
+        connecting.cancel()  # cancelled while it waits for the confirm: the session goes too
+        with pytest.raises(asyncio.CancelledError):
+            await connecting
+        await asyncio.sleep(0)
+        assert live_timers() == []
+
+    run(test)
+
+
+def test_a_listener_on_ipv6_loopback() -> None:
+    async def test() -> None:
+        listener = UdpListener(lambda first: ResponderHandshake(first, identity=BOB), timeout=5,
+                               datagram_size=1200, max_frame=4096, options={})
+        host, port = await listener.start(("::1", 0))
+        assert host == "::1" and port > 0
+        session = await connect_udp((host, port), lambda: InitiatorHandshake(identity=ALICE, peer=BOB.recipient),
+                                    timeout=5, datagram_size=1200, max_frame=4096, options={})
+        await session.close()
+        listener.close()
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    run(test)
+
+
 # ---- what both sides share ---------------------------------------------------------------------
 
 def test_a_link_cuts_packets_and_numbers_frames(raw: socket.socket) -> None:
@@ -584,8 +697,11 @@ def test_a_new_session_reassembles_what_its_link_can_carry(raw: socket.socket) -
         closed: list[bool] = []
         peer = new_session(i.keys, Link(transport, here(raw), 9, 500), 3000, {"keepalive": 4.0},
                            close=lambda: closed.append(True))
-        assert (peer.reassembler.max_packet, peer.reassembler.room) == (packet_limit(3000), 487)
+        assert peer.reassembler.max_packet == packet_limit(3000)
         assert peer.session.max_frame == 3000
+        assert peer.session._timer.get_coro().cr_frame.f_locals["keepalive"] == 4.0  # type: ignore[union-attr]
+        await peer.session.send(b"x")
+        assert parse_fragment((await drain(raw))[0])[:4] == (9, 1, 0, 1)
         await peer.session.close()
         assert closed == [True]
         transport.close()
@@ -601,25 +717,25 @@ def test_deliver_counts_losses_and_moves_the_address_only_when_authenticated(raw
         r = ResponderHandshake(i.first_message(), identity=BOB)
         i.read_response(r.response())
         assert i.keys is not None and r.keys is not None
-        peer = new_session(r.keys, Link(transport, ("127.0.0.1", 1), 9, 300), 4096, {})  # pieces of 287
+        peer = new_session(r.keys, Link(transport, ("127.0.0.1", 1), 9, 600), 4096, {})  # pieces of 587
         peer.reassembler.lost = peer.reassembler.malformed = 10  # counts before: only the change is added
         sender = Session(i.keys, peer.link.send)
-        packet = bytes(sender._ctx.encrypt_packet(b"\x00" + bytes(400)))
-        assert deliver(peer, (9, 1, 0, 2, packet[:287]), ("127.0.0.2", 2)) is None
-        assert deliver(peer, (9, 1, 0, 3, packet[:280]), ("127.0.0.2", 2)) is None  # malformed piece
+        packet = bytes(sender._ctx.encrypt_packet(b"\x00" + bytes(1000)))
+        assert deliver(peer, (9, 1, 0, 2, packet[:587]), ("127.0.0.2", 2)) is None
+        assert deliver(peer, (9, 1, 0, 3, packet[:580]), ("127.0.0.2", 2)) is None  # malformed piece
         for frame in range(2, 18):  # sixteen newer frames push frame 1 out: lost
-            deliver(peer, (9, frame, 0, 2, packet[:287]), ("127.0.0.2", 2))
+            deliver(peer, (9, frame, 0, 2, packet[:587]), ("127.0.0.2", 2))
         assert peer.session.stats["lost"] == 1 and peer.session.stats["malformed"] == 1
         assert peer.link.address == ("127.0.0.1", 1)
         forged = packet[:-1] + bytes((packet[-1] ^ 1,))
-        assert deliver(peer, (9, 30, 0, 1, packet[:287]), ("127.0.0.2", 2)) is None  # one piece: cut short
-        assert deliver(peer, (9, 31, 0, 2, forged[:287]), ("127.0.0.2", 2)) is None
-        assert deliver(peer, (9, 31, 1, 2, forged[287:]), ("127.0.0.2", 2)) is None
+        assert deliver(peer, (9, 30, 0, 1, packet[:587]), ("127.0.0.2", 2)) is None  # one piece: cut short
+        assert deliver(peer, (9, 31, 0, 2, forged[:587]), ("127.0.0.2", 2)) is None
+        assert deliver(peer, (9, 31, 1, 2, forged[587:]), ("127.0.0.2", 2)) is None
         assert peer.link.address == ("127.0.0.1", 1) and peer.session.stats["forged"] == 2
-        assert deliver(peer, (9, 32, 1, 2, packet[287:]), ("127.0.0.3", 3)) is None
-        assert deliver(peer, (9, 32, 0, 2, packet[:287]), ("127.0.0.3", 3)) == KIND_FRAME
+        assert deliver(peer, (9, 32, 1, 2, packet[587:]), ("127.0.0.3", 3)) is None
+        assert deliver(peer, (9, 32, 0, 2, packet[:587]), ("127.0.0.3", 3)) == KIND_FRAME
         assert peer.link.address == ("127.0.0.3", 3)
-        assert await peer.session.recv() == bytes(400)
+        assert await peer.session.recv() == bytes(1000)
         await sender.close()
         await peer.session.close()
         transport.close()
@@ -636,6 +752,8 @@ def test_the_datagram_handler_keeps_malformed_input_out_of_the_loop() -> None:
             raise errors.FormatError("bad")
         if data == b"value":
             raise ValueError("bad")
+        if data == b"refused":
+            raise errors.HandshakeError("an STC error that is not a ValueError")
         if data == b"bug":
             raise RuntimeError("a bug is not swallowed")
 
@@ -643,6 +761,8 @@ def test_the_datagram_handler_keeps_malformed_input_out_of_the_loop() -> None:
     handler.datagram_received(b"ok", ("::1", 5, 0, 0))
     handler.datagram_received(b"format", ("127.0.0.1", 6))
     handler.datagram_received(b"value", ("127.0.0.1", 7))
-    assert seen == [(b"ok", ("::1", 5)), (b"format", ("127.0.0.1", 6)), (b"value", ("127.0.0.1", 7))]
+    handler.datagram_received(b"refused", ("127.0.0.1", 9))
+    assert seen == [(b"ok", ("::1", 5)), (b"format", ("127.0.0.1", 6)), (b"value", ("127.0.0.1", 7)),
+                    (b"refused", ("127.0.0.1", 9))]
     with pytest.raises(RuntimeError):
         handler.datagram_received(b"bug", ("127.0.0.1", 8))

@@ -18,9 +18,9 @@ from .handshake import InitiatorHandshake, Peers, ResponderHandshake, x25519_ide
 from .tcp import TcpListener, connect_tcp
 from .udp import DEFAULT_DATAGRAM, connect_udp
 from .udp_listener import UdpListener
+from .wire import MAX_DATAGRAM, MIN_DATAGRAM
 
 Address = tuple[str, int]
-_MIN_DATAGRAM = 512
 
 
 def _check(address: object, transport: str, timeout: float, max_frame: int, datagram_size: int) -> Address:
@@ -33,8 +33,8 @@ def _check(address: object, transport: str, timeout: float, max_frame: int, data
         raise ParameterError("timeout is a number of seconds in (0, 3600]")
     if not (isinstance(max_frame, int) and 1 <= max_frame <= 1 << 26):
         raise ParameterError("max_frame is an integer in [1, 64 MiB]")
-    if not (isinstance(datagram_size, int) and _MIN_DATAGRAM <= datagram_size <= 65507):
-        raise ParameterError(f"datagram_size is an integer in [{_MIN_DATAGRAM}, 65507]")
+    if not (isinstance(datagram_size, int) and MIN_DATAGRAM <= datagram_size <= MAX_DATAGRAM):
+        raise ParameterError(f"datagram_size is an integer in [{MIN_DATAGRAM}, {MAX_DATAGRAM}]")
     return address[0], address[1]
 
 

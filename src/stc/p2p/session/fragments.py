@@ -1,25 +1,46 @@
 """Reassembly of fragmented frames with bounded memory: a lost fragment loses its frame.
 
-At most ``slots`` frames are in reassembly at once (the oldest is dropped, and counted as lost,
-when a new one needs room), each at most ``max_packet`` bytes, so a receiver holds at most
-``slots * max_packet`` bytes of pieces whatever arrives.  Pieces are not authenticated here: a
-forged piece makes its frame fail authentication later, which is counted as forged.
+Each peer cuts its packets to its own ``datagram_size``, so a receiver takes pieces of any length
+a sender may choose (:data:`MIN_PIECE` to :data:`MAX_PIECE` bytes), as long as every piece of a
+frame but the last has one length and the last is no longer.  At most ``slots`` frames are in
+reassembly at once (the oldest is dropped, and counted as lost, when a new one needs room), each
+at most ``max_packet`` bytes (checked as soon as one full piece shows the length), so a receiver
+holds at most about ``slots * (max_packet + 2 * MAX_PIECE)`` bytes of pieces whatever arrives.
+Pieces are not authenticated here: a forged piece makes its frame fail authentication later,
+which is counted as forged.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-from .wire import Fragment
+from .wire import FRAGMENT_HEADER, MAX_DATAGRAM, MIN_DATAGRAM, Fragment
+
+#: The shortest piece that is not a frame's last (the smallest ``datagram_size`` less the header).
+MIN_PIECE = MIN_DATAGRAM - FRAGMENT_HEADER
+#: The longest piece (the largest UDP payload less the header).
+MAX_PIECE = MAX_DATAGRAM - FRAGMENT_HEADER
+
+
+class _Frame:
+    """A frame in reassembly: how many pieces, their length (0 until a piece not the last shows
+    it), and the pieces so far."""
+
+    __slots__ = ("count", "pieces", "size")
+
+    def __init__(self, count: int) -> None:
+        self.count, self.size = count, 0
+        self.pieces: dict[int, bytes] = {}
 
 
 class Reassembler:
     """Collects the pieces of each frame number; returns a whole packet once all arrived."""
 
-    def __init__(self, max_packet: int, room: int, slots: int = 16) -> None:
-        self.max_packet, self.room, self.slots = max_packet, room, slots
-        self.max_count = -(-max_packet // room)
-        self._frames: OrderedDict[int, tuple[int, dict[int, bytes]]] = OrderedDict()
+    def __init__(self, max_packet: int, *, min_piece: int = MIN_PIECE, max_piece: int = MAX_PIECE,
+                 slots: int = 16) -> None:
+        self.max_packet, self.min_piece, self.max_piece, self.slots = max_packet, min_piece, max_piece, slots
+        self.max_count = -(-max_packet // min_piece)
+        self._frames: OrderedDict[int, _Frame] = OrderedDict()
         self._done: set[int] = set()
         self.lost = self.malformed = 0
 
@@ -29,7 +50,8 @@ class Reassembler:
 
     def add_parts(self, frame: int, number: int, count: int, body: bytes) -> bytes | None:
         """:meth:`add` of a fragment's parts (:func:`~.wire.parse_fragment`)."""
-        if count > self.max_count or len(body) > self.room or (number < count - 1 and len(body) != self.room):
+        size, last = len(body), number == count - 1
+        if count > self.max_count or size > self.max_piece or (not last and size < self.min_piece):
             self.malformed += 1
             return None
         if count == 1:
@@ -42,17 +64,27 @@ class Reassembler:
                 old, _ = self._frames.popitem(last=False)
                 self._forget(old)
                 self.lost += 1
-            entry = self._frames[frame] = (count, {})
-        expected, pieces = entry
-        if count != expected:
+            entry = self._frames[frame] = _Frame(count)
+        if count != entry.count or not self._fits(entry, size, last):
             self.malformed += 1
             return None
-        pieces.setdefault(number, body)
-        if len(pieces) < count:
+        entry.pieces.setdefault(number, body)
+        if len(entry.pieces) < count:
             return None
         del self._frames[frame]
         self._forget(frame)
-        return b"".join(pieces[n] for n in range(count))
+        return b"".join(entry.pieces[n] for n in range(count))
+
+    def _fits(self, entry: _Frame, size: int, last: bool) -> bool:
+        """A piece of ``size`` bytes agrees with the frame's others, and the frame with the limit."""
+        if last:
+            return entry.size == 0 or size <= entry.size
+        if entry.size == 0:
+            last_piece = entry.pieces.get(entry.count - 1)
+            if (entry.count - 1) * size >= self.max_packet or (last_piece is not None and len(last_piece) > size):
+                return False  # with its last piece (at least a byte), over the limit; or a last piece too long
+            entry.size = size
+        return size == entry.size
 
     def _forget(self, frame: int) -> None:
         self._done.add(frame)

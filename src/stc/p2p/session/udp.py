@@ -22,7 +22,6 @@ from .wire import (
     COOKIE_SIZE,
     DATA,
     FINAL,
-    FRAGMENT_HEADER,
     INITIATION,
     KIND_CONFIRM,
     RESPONSE,
@@ -39,17 +38,20 @@ Address = tuple[str, int]
 
 
 class Link:
-    """What a session needs of a UDP socket: send a packet to the peer's current address."""
+    """What a session needs of a UDP socket: send a packet to the peer's current address (or,
+    on the connecting side's connected socket, to the one address it may send to)."""
 
     def __init__(self, transport: asyncio.DatagramTransport, address: Address, remote_index: int,
-                 budget: int) -> None:
+                 budget: int, *, connected: bool = False) -> None:
         self.transport, self.address, self.remote_index, self.budget = transport, address, remote_index, budget
+        self.connected = connected
         self._frame = 0
 
     async def send(self, packet: bytearray) -> None:
         self._frame = (self._frame + 1) & 0xFFFFFFFF
+        to = None if self.connected else self.address
         for datagram in fragments(self.remote_index, self._frame, packet, self.budget):
-            self.transport.sendto(datagram, self.address)
+            self.transport.sendto(datagram, to)
 
 
 @dataclass
@@ -64,8 +66,7 @@ class Peer:
 def new_session(keys: Any, link: Link, max_frame: int, options: dict[str, Any],
                 close: Callable[[], None] | None = None) -> Peer:
     session = Session(keys, link.send, max_frame=max_frame, close=close, **options)
-    room = link.budget - FRAGMENT_HEADER
-    return Peer(session, link, Reassembler(packet_limit(max_frame), room))
+    return Peer(session, link, Reassembler(packet_limit(max_frame)))
 
 
 def deliver(peer: Peer, parts: tuple[int, int, int, int, bytes], address: Address) -> int | None:
@@ -93,15 +94,19 @@ class DatagramHandler(asyncio.DatagramProtocol):
 
 
 # ---- the connecting side -------------------------------------------------------------------------
-def next_wait(delay: float, left: float) -> tuple[float, float]:
-    """(how long to wait for a reply now, the delay after it): ``delay``, cut to the ``left``
-    seconds before the deadline; then doubled, to at most 2 s (docs/format.md §12.4)."""
-    return min(delay, max(0.0, left)), min(delay * 2, _MAX_RETRY)
+def next_wait(delay: float, deadline: float, now: float) -> tuple[float, float]:
+    """(how long to wait for a reply now, the delay after it): ``delay``, cut to what is left
+    before the deadline; then doubled, to at most 2 s (docs/format.md §12.4)."""
+    return min(delay, max(0.0, deadline - now)), min(delay * 2, _MAX_RETRY)
 
 
 class _Dialer:
     """The connecting side between retries: the handshake in flight, the cookie to echo, the
     session once a response authenticated, and the last reply that failed."""
+
+    transport: asyncio.DatagramTransport  # set once the socket exists (its handler is ours)
+    first: bytes  # the initiation's body, from initiation()
+    final: bytes | None  # the FINAL datagram to resend until the session confirms (XX), once a reply read
 
     def __init__(self, handshake: Callable[[], InitiatorHandshake], index: int, *, datagram_size: int,
                  max_frame: int, options: dict[str, Any]) -> None:
@@ -109,12 +114,9 @@ class _Dialer:
             handshake, index, datagram_size, max_frame, options)
         self.cookie = bytes(COOKIE_SIZE)
         self.hs: InitiatorHandshake | None = None
-        self.first = b""
-        self.final: bytes | None = None  # the FINAL datagram to resend until the session confirms
         self.peer: Peer | None = None
         self.failure: HandshakeError | None = None
         self.wake = asyncio.Event()
-        self.transport: asyncio.DatagramTransport | None = None
 
     def initiation(self) -> bytes:
         """The INITIATION datagram to (re)send, starting a new handshake after a failed reply."""
@@ -144,8 +146,7 @@ class _Dialer:
                 self.failure, self.hs = exc, None  # a forged or wrong reply: start again, anew
                 self.wake.set()
                 return
-            assert self.transport is not None
-            link = Link(self.transport, addr, datagram.sender, self._size)
+            link = Link(self.transport, addr, datagram.sender, self._size, connected=True)
             self.final = None if final is None else Datagram(FINAL, datagram.sender, final).to_bytes()
             self.peer = new_session(self.hs.keys, link, self._max_frame, self._options, close=self.transport.close)
             self.wake.set()
@@ -175,7 +176,7 @@ async def connect_udp(address: Address, handshake: Callable[[], InitiatorHandsha
                 await peer.session._send_kind(KIND_CONFIRM)
                 wanted = peer.session.confirmed
             dialer.wake.clear()
-            wait, delay = next_wait(delay, deadline - loop.time())
+            wait, delay = next_wait(delay, deadline, loop.time())
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wanted.wait(), wait)
         if dialer.peer is not None and dialer.peer.session.confirmed.is_set():
@@ -184,8 +185,12 @@ async def connect_udp(address: Address, handshake: Callable[[], InitiatorHandsha
         _abandon(dialer.peer, transport)
         raise
     _abandon(dialer.peer, transport)
-    reason = f"; the last reply failed: {dialer.failure}" if dialer.failure else \
-        " (no answer: wrong address, a listener that refused us, or a network that drops everything)"
+    if dialer.peer is not None:
+        reason = " (the listener answered, but never confirmed the session: our packets were lost?)"
+    elif dialer.failure is not None:
+        reason = f"; the last reply failed: {dialer.failure}"
+    else:
+        reason = " (no answer: wrong address, a listener that refused us, or a network that drops everything)"
     raise HandshakeError(f"no session with {address[0]}:{address[1]} within {timeout:g} s{reason}")
 
 

@@ -56,7 +56,7 @@ class UdpListener:
         self._options = options
         self.accepted: asyncio.Queue[Session] = asyncio.Queue()
         self._pending: dict[int, _Pending] = {}  # by our index
-        self._by_initiation: dict[tuple[Address, int], int] = {}
+        self._by_initiation: dict[tuple[Address, int], _Pending] = {}  # the newest from each
         self._peers: dict[int, Peer] = {}
         self._secrets = [os.urandom(32), os.urandom(32)]
         self.clock = clock  # when pending handshakes expire and cookie secrets renew
@@ -92,11 +92,16 @@ class UdpListener:
         now = self.clock()
         for index, pending in list(self._pending.items()):
             if now - pending.created > self._timeout:
-                del self._pending[index]
-                self._by_initiation.pop(pending.initiation, None)
+                self._drop(index)
                 if pending.peer is not None:
-                    self._peers.pop(index, None)
+                    self._forget(index)
                     pending.peer.session._end()
+
+    def _drop(self, index: int) -> None:
+        """Forget a pending handshake, and its initiation unless a newer one replaced it."""
+        pending = self._pending.pop(index)
+        if self._by_initiation.get(pending.initiation) is pending:
+            del self._by_initiation[pending.initiation]
 
     def _handle(self, data: bytes, address: Address) -> None:
         assert self.transport is not None
@@ -109,8 +114,7 @@ class UdpListener:
             kind = deliver(peer, parts, address)
             pending = self._pending.get(index)
             if pending is not None and kind is not None:
-                del self._pending[index]
-                self._by_initiation.pop(pending.initiation, None)
+                self._drop(index)
                 self.accepted.put_nowait(peer.session)
             return
         try:
@@ -125,7 +129,7 @@ class UdpListener:
 
     def _initiation(self, datagram: Datagram, address: Address) -> None:
         assert self.transport is not None
-        known = self._pending.get(self._by_initiation.get((address, datagram.index), -1))
+        known = self._by_initiation.get((address, datagram.index))
         if known is not None and known.first == datagram.body:
             self.transport.sendto(known.response, address)  # our answer was lost: the same again
             return
@@ -153,7 +157,7 @@ class UdpListener:
         if responder.keys is not None:
             pending.peer = self._open(index, responder, address, datagram.index)
         self._pending[index] = pending
-        self._by_initiation[(address, datagram.index)] = index
+        self._by_initiation[(address, datagram.index)] = pending
         self.transport.sendto(response, address)
 
     def _open(self, index: int, responder: ResponderHandshake, address: Address, remote: int) -> Peer:
@@ -175,7 +179,6 @@ class UdpListener:
             pending.responder.read_final(datagram.body)
         except HandshakeError:
             self.stats["refused"] += 1
-            del self._pending[datagram.index]
-            self._by_initiation.pop(pending.initiation, None)
+            self._drop(datagram.index)
             return
         pending.peer = self._open(datagram.index, pending.responder, address, pending.initiation[1])

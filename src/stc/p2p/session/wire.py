@@ -14,6 +14,8 @@ INITIATION, RESPONSE, FINAL, COOKIE, DATA = 1, 2, 3, 4, 5
 COOKIE_SIZE = 16
 #: Inside a sealed packet, the first plaintext byte says what it is.
 KIND_FRAME, KIND_CONFIRM, KIND_ACK, KIND_KEEPALIVE = 0, 1, 2, 3
+#: The range of ``datagram_size=``: a datagram every IPv4 path carries, up to the largest UDP payload.
+MIN_DATAGRAM, MAX_DATAGRAM = 512, 65507
 #: Largest handshake message (a post-quantum first message is 1,266 bytes).
 MAX_HANDSHAKE = 2048
 _INDEX = struct.Struct(">I")
