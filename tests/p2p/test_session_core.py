@@ -256,12 +256,18 @@ def test_until_closed_and_the_packet_limit() -> None:
 
 
 def test_timer_arithmetic_and_the_documented_defaults() -> None:
-    import inspect
-
     assert core.tick_interval(10.0, 120.0) == 5.0 and core.tick_interval(300.0, 60.0) == 30.0
     assert core.due(10.0, 5.0, 5.0) and not core.due(10.0, 5.5, 5.0) and core.due(11.0, 5.0, 5.0)
-    defaults = {k: v.default for k, v in inspect.signature(Session.__init__).parameters.items()}
-    assert (defaults["rekey_after"], defaults["keepalive"], defaults["max_frame"]) == (120.0, 10.0, 1 << 20)
+
+    async def test() -> None:
+        async def nowhere(packet: bytearray) -> None:
+            del packet
+
+        s = Session(keys()[0], nowhere)
+        assert (s.rekey_after, s.keepalive, s.max_frame) == (120.0, 10.0, 1 << 20)
+        await s.close()
+
+    run(test)
 
 
 def test_the_frame_context_a_session_builds() -> None:

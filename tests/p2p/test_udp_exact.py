@@ -596,7 +596,7 @@ def test_connect_and_listen_in_process(mode: str) -> None:
         accepted = await asyncio.wait_for(listener.accepted.get(), 5)
         assert session.peer == BOB.recipient and accepted.peer == ALICE.recipient
         assert session._send_packet.__self__.budget == 600  # type: ignore[attr-defined]
-        assert session._timer.get_coro().cr_frame.f_locals["keepalive"] == 2.0  # type: ignore[union-attr]
+        assert session.keepalive == 2.0
         await session.send(bytes(range(256)) * 8)  # four fragments
         assert await asyncio.wait_for(accepted.recv(), 5) == bytes(range(256)) * 8
         await accepted.send(bytes(3000))  # the listener's datagrams are 1,200 bytes, the dialer's 600
@@ -699,7 +699,7 @@ def test_a_new_session_reassembles_what_its_link_can_carry(raw: socket.socket) -
                            close=lambda: closed.append(True))
         assert peer.reassembler.max_packet == packet_limit(3000)
         assert peer.session.max_frame == 3000
-        assert peer.session._timer.get_coro().cr_frame.f_locals["keepalive"] == 4.0  # type: ignore[union-attr]
+        assert peer.session.keepalive == 4.0
         await peer.session.send(b"x")
         assert parse_fragment((await drain(raw))[0])[:4] == (9, 1, 0, 1)
         await peer.session.close()

@@ -77,14 +77,15 @@ class Session:
     """One authenticated session with one peer; ``async with`` closes it.
 
     ``peer`` is the peer's STC recipient (None in code mode), ``handshake_hash`` the Noise
-    transcript hash for channel binding, ``stats`` the counts listed in :data:`STATS`.
+    transcript hash for channel binding, ``stats`` the counts listed in :data:`STATS`;
+    ``max_frame``, ``rekey_after`` and ``keepalive`` are the settings it was made with.
     """
 
     def __init__(self, keys: SessionKeys, send_packet: SendPacket, *, max_frame: int = DEFAULT_MAX_FRAME,
                  rekey_after: float = 120.0, keepalive: float = 10.0, close: Callable[[], None] | None = None) -> None:
         self.peer: X25519Recipient | None = keys.peer
         self.handshake_hash, self.role, self.pq = keys.handshake_hash, keys.role, keys.pq
-        self.max_frame = max_frame
+        self.max_frame, self.rekey_after, self.keepalive = max_frame, rekey_after, keepalive
         self._ctx = StreamingContext(keys.seed, optimal_chunk_size=DEFAULT_SUBCHUNK, enable_adaptive_chunking=False,
                                      role=keys.role, key_rotation_mb=64)
         self._send_packet, self._close_transport = send_packet, close
@@ -95,8 +96,7 @@ class Session:
         self.confirmed = asyncio.Event()  # an authenticated packet arrived from the peer
         self._last_sent = time.monotonic()
         self._plain = bytearray()
-        self._timer = asyncio.get_running_loop().create_task(self._tick(rekey_after, keepalive),
-                                                             name="stc session timer")
+        self._timer = asyncio.get_running_loop().create_task(self._tick(), name="stc session timer")
 
     def __repr__(self) -> str:
         peer = "code" if self.peer is None else self.peer.to_string()[:24] + "…"
@@ -194,7 +194,8 @@ class Session:
         self._stats[what] += n
 
     # ---- life --------------------------------------------------------------------------------
-    async def _tick(self, rekey_after: float, keepalive: float) -> None:
+    async def _tick(self) -> None:
+        rekey_after, keepalive = self.rekey_after, self.keepalive
         rotated = time.monotonic()
         with contextlib.suppress(asyncio.CancelledError):
             while not self._closed.is_set():
